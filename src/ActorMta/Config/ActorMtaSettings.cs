@@ -1,0 +1,141 @@
+using System.Net;
+using Akka.Configuration.Hocon;
+
+namespace ActorMta.Config;
+
+/// <summary>The typed, validated view of the <c>actormta</c> configuration section.</summary>
+public sealed record ActorMtaSettings
+{
+    public required string Hostname { get; init; }
+    public required string DataDirectory { get; init; }
+    public required RecipientDirectory Recipients { get; init; }
+    public required SmtpSettings Smtp { get; init; }
+    public required QueueSettings Queue { get; init; }
+    public required ClusterSettings Cluster { get; init; }
+
+    public string QueueDatabasePath => Path.Combine(DataDirectory, "queue.db");
+    public string JournalDatabasePath => Path.Combine(DataDirectory, "journal.db");
+    public string MailRoot => Path.Combine(DataDirectory, "mail");
+
+    /// <exception cref="SettingsException">The configuration is one the server must not run with.</exception>
+    public static ActorMtaSettings From(Akka.Configuration.Config config)
+    {
+        var mta = config.GetConfig("actormta") ?? throw new SettingsException("the configuration has no actormta section");
+        var hostname = ValidateHostname(mta.GetString("hostname", ""));
+        var smtp = mta.GetConfig("smtp");
+        var queue = mta.GetConfig("queue");
+        var cluster = mta.GetConfig("cluster");
+        return new ActorMtaSettings
+        {
+            Hostname = hostname,
+            DataDirectory = Path.GetFullPath(mta.GetString("data-dir", "data")),
+            Recipients = ReadDirectory(mta),
+            Smtp = new SmtpSettings
+            {
+                Address = ParseAddress(smtp.GetString("address", "127.0.0.1"), "actormta.smtp.address"),
+                Port = smtp.GetInt("port", 2525),
+                MaxMessageSize = checked((int)(smtp.GetByteSize("max-message-size") ?? 26214400)),
+                MaxRecipients = smtp.GetInt("max-recipients", 100),
+                CommandTimeout = smtp.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
+                AcceptTimeout = smtp.GetTimeSpan("accept-timeout", TimeSpan.FromSeconds(30)),
+            },
+            Queue = new QueueSettings
+            {
+                Hold = queue.GetBoolean("hold", false),
+                PollInterval = queue.GetTimeSpan("poll-interval", TimeSpan.FromSeconds(5)),
+                ClaimLease = queue.GetTimeSpan("claim-lease", TimeSpan.FromMinutes(2)),
+                Shards = queue.GetInt("shards", 100),
+                FirstRetry = queue.GetTimeSpan("first-retry", TimeSpan.FromMinutes(5)),
+                BackoffFactor = queue.GetDouble("backoff-factor", 2.0),
+                MaxRetryInterval = queue.GetTimeSpan("max-retry-interval", TimeSpan.FromHours(4)),
+            },
+            Cluster = new ClusterSettings
+            {
+                Hostname = cluster.GetString("hostname", "127.0.0.1"),
+                Port = cluster.GetInt("port", 0),
+                SeedNodes = [.. cluster.GetStringList("seed-nodes") ?? []],
+            },
+        };
+    }
+
+    /// <summary>
+    /// The name other servers see in the greeting and in Received headers. Receivers
+    /// distrust a bare name or an address (the operator's guide lists both), so neither starts.
+    /// </summary>
+    public static string ValidateHostname(string hostname)
+    {
+        var name = hostname.Trim().TrimEnd('.').ToLowerInvariant();
+        if (name.Length == 0)
+            throw new SettingsException("actormta.hostname is empty: set it to this server's fully qualified name, e.g. mail.example.org");
+        if (IPAddress.TryParse(name.Trim('[', ']'), out _))
+            throw new SettingsException($"actormta.hostname is the IP address {hostname}: set it to this server's fully qualified name (an A record pointing at that address)");
+        if (!name.Contains('.', StringComparison.Ordinal))
+            throw new SettingsException($"actormta.hostname \"{hostname}\" is not fully qualified: use the full name, e.g. {name}.example.org");
+        if (!MailAddress.IsValidDomain(name))
+            throw new SettingsException($"actormta.hostname \"{hostname}\" is not a valid host name (RFC 1123: letters, digits and hyphens between dots)");
+        return name;
+    }
+
+    static IPAddress ParseAddress(string text, string key) =>
+        IPAddress.TryParse(text, out var address) ? address : throw new SettingsException($"{key} \"{text}\" is not an IP address");
+
+    static RecipientDirectory ReadDirectory(Akka.Configuration.Config mta)
+    {
+        var domains = new Dictionary<string, LocalDomain>(StringComparer.OrdinalIgnoreCase);
+        var definitions = mta.GetValue("domains")?.GetObject()?.Items ?? new Dictionary<string, HoconValue>();
+        foreach (var name in mta.GetStringList("local-domains") ?? [])
+        {
+            var domain = MailAddress.NormalizeDomain(name);
+            if (!MailAddress.IsValidDomain(domain))
+                throw new SettingsException($"local domain \"{name}\" is not a valid domain name");
+            var definition = definitions.FirstOrDefault(d => string.Equals(MailAddress.NormalizeDomain(d.Key), domain, StringComparison.Ordinal)).Value;
+            if (definition is null || !definition.IsObject())
+                throw new SettingsException($"local domain {domain} has no entry under actormta.domains.\"{domain}\" (mailboxes and aliases)");
+            var body = definition.GetObject().Items;
+            var mailboxes = body.TryGetValue("mailboxes", out var m) ? Strings(m) : [];
+            var aliases = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
+            if (body.TryGetValue("aliases", out var a) && a.IsObject())
+            {
+                foreach (var (alias, targets) in a.GetObject().Items)
+                    aliases[alias.ToLowerInvariant()] = Strings(targets);
+            }
+            domains[domain] = new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases);
+        }
+        if (domains.Count == 0)
+            throw new SettingsException("actormta.local-domains is empty: name at least one domain this server receives mail for");
+        var directory = new RecipientDirectory(domains.Values, mta.GetString("recipient-delimiter", "+"));
+        directory.Validate();
+        return directory;
+    }
+
+    static IReadOnlyList<string> Strings(HoconValue value) =>
+        value.IsArray() ? value.GetArray().Select(v => v.GetString()).ToList() : [value.GetString()];
+}
+
+public sealed record SmtpSettings
+{
+    public required IPAddress Address { get; init; }
+    public required int Port { get; init; }
+    public required int MaxMessageSize { get; init; }
+    public required int MaxRecipients { get; init; }
+    public required TimeSpan CommandTimeout { get; init; }
+    public required TimeSpan AcceptTimeout { get; init; }
+}
+
+public sealed record QueueSettings
+{
+    public required bool Hold { get; init; }
+    public required TimeSpan PollInterval { get; init; }
+    public required TimeSpan ClaimLease { get; init; }
+    public required int Shards { get; init; }
+    public required TimeSpan FirstRetry { get; init; }
+    public required double BackoffFactor { get; init; }
+    public required TimeSpan MaxRetryInterval { get; init; }
+}
+
+public sealed record ClusterSettings
+{
+    public required string Hostname { get; init; }
+    public required int Port { get; init; }
+    public required IReadOnlyList<string> SeedNodes { get; init; }
+}

@@ -1,0 +1,61 @@
+using System.Buffers;
+using Akka.Actor;
+using Akka.Hosting;
+using ActorMta.Config;
+using ActorMta.Persistence;
+using ActorMta.Protocol;
+using ActorMta.Queue;
+using Microsoft.Extensions.Logging;
+using SmtpServer;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace ActorMta.Edge;
+
+/// <summary>
+/// The end of DATA: store the body and its queue row, then ask the message's actor to
+/// accept it. "250 queued as" is sent only after the actor has persisted the acceptance;
+/// anything less gets 451, so the client keeps its copy and retries.
+/// </summary>
+public sealed class QueueingMessageStore(
+    ActorMtaSettings settings,
+    QueueStore store,
+    IRequiredActor<MessageRegion> messages,
+    TimeProvider clock,
+    ILogger<QueueingMessageStore> logger) : IMessageStore
+{
+    public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var queueId = QueueIds.Next(now);
+        var sender = transaction.From.Text();
+        var recipients = transaction.To.Select(r => r.Text()).ToList();
+        var client = context.ClientText();
+
+        var header = ReceivedHeader.For(context, settings.Hostname, queueId, recipients, now);
+        var body = new byte[header.Length + buffer.Length];
+        header.CopyTo(body, 0);
+        buffer.CopyTo(body.AsSpan(header.Length));
+
+        var timeout = settings.Smtp.AcceptTimeout;
+        var stored = false;
+        try
+        {
+            // The row is not due until the lease ends: the scheduler leaves it alone while we accept.
+            await store.StoreAsync(queueId, body, now, now + settings.Queue.ClaimLease, cancellationToken).WaitAsync(timeout, cancellationToken);
+            stored = true;
+            var command = new AcceptMessage(queueId, sender, recipients, client, now, body.Length);
+            await messages.ActorRef.Ask<MessageQueued>(command, timeout, cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException or OperationCanceledException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            logger.AcceptFailed(queueId, client, e.GetBaseException().Message);
+            if (stored)
+                messages.ActorRef.Tell(new AbandonMessage(queueId));
+            return new SmtpResponse(SmtpReplyCode.Aborted, "4.3.0 Error: queue file write error, try again later");
+        }
+
+        logger.MessageQueued(queueId, client, context.Helo(), sender, body.Length, recipients.Count);
+        return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 Ok: queued as {queueId}");
+    }
+}

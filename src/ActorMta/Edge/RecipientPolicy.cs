@@ -1,0 +1,59 @@
+using ActorMta.Config;
+using Microsoft.Extensions.Logging;
+using SmtpServer;
+using SmtpServer.Mail;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace ActorMta.Edge;
+
+/// <summary>
+/// Decides at MAIL and RCPT, before any data is taken: a message the server cannot deliver
+/// is refused in the session, never accepted and bounced later (no backscatter).
+/// </summary>
+public sealed class RecipientPolicy(ActorMtaSettings settings, ILogger<RecipientPolicy> logger) : IMailboxFilter
+{
+    public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
+    {
+        context.SetRecipientCount(0);
+        if (size > settings.Smtp.MaxMessageSize)
+            throw Refuse(SmtpReplyCode.SizeLimitExceeded, $"5.3.4 Message size exceeds fixed limit of {settings.Smtp.MaxMessageSize} bytes");
+        return Task.FromResult(true);
+    }
+
+    public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+    {
+        var address = to.Text();
+        if (context.RecipientCount() >= settings.Smtp.MaxRecipients)
+            throw Reject(context, from, address, SmtpReplyCode.InsufficientStorage, "4.5.3 Error: too many recipients");
+
+        // RFC 5321 §4.5.1: a bare "postmaster" must be accepted; it means this server's postmaster.
+        var domain = to.Host;
+        if (string.IsNullOrEmpty(domain))
+        {
+            if (!string.Equals(to.User, "postmaster", StringComparison.OrdinalIgnoreCase))
+                throw Reject(context, from, address, SmtpReplyCode.SyntaxError, "5.1.3 Recipient address must be fully qualified");
+            domain = settings.Recipients.Domains.First().Name;
+        }
+        switch (settings.Recipients.Lookup(to.User, domain))
+        {
+            case RecipientLookup.Local:
+                context.SetRecipientCount(context.RecipientCount() + 1);
+                return Task.FromResult(true);
+            case RecipientLookup.UnknownUser:
+                // A permanent 550, never 451: the sender must learn now that this address does not exist.
+                throw Reject(context, from, address, SmtpReplyCode.MailboxUnavailable,
+                    $"5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table");
+            default:
+                throw Reject(context, from, address, SmtpReplyCode.MailboxUnavailable, $"5.7.1 <{address}>: Relay access denied");
+        }
+    }
+
+    SmtpResponseException Reject(ISessionContext context, IMailbox from, string recipient, SmtpReplyCode code, string text)
+    {
+        logger.RecipientRejected(context.ClientText(), $"{(int)code} {text}", from.Text(), recipient, context.Helo());
+        return Refuse(code, text);
+    }
+
+    static SmtpResponseException Refuse(SmtpReplyCode code, string text) => new(new SmtpResponse(code, text));
+}

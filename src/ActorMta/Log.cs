@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+
+namespace ActorMta;
+
+/// <summary>
+/// Every log event operators may grep for, with a stable id. Delivery lines follow the
+/// form Postfix made familiar: queue id, to=, relay=, delay=, dsn=, status=.
+/// </summary>
+public static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "SMTP listener on {Endpoint}, host name {Hostname}")]
+    public static partial void Listening(this ILogger logger, string endpoint, string hostname);
+
+    [LoggerMessage(1001, LogLevel.Information, "{QueueId}: client={Client}, helo={Helo}, from=<{Sender}>, size={Size}, nrcpt={Recipients} (queued)")]
+    public static partial void MessageQueued(this ILogger logger, string queueId, string client, string helo, string sender, long size, int recipients);
+
+    [LoggerMessage(1002, LogLevel.Information, "NOQUEUE: reject: RCPT from {Client}: {Reply}; from=<{Sender}> to=<{Recipient}> helo=<{Helo}>")]
+    public static partial void RecipientRejected(this ILogger logger, string client, string reply, string sender, string recipient, string helo);
+
+    [LoggerMessage(1003, LogLevel.Warning, "{QueueId}: not queued, client={Client} told 451: {Reason}")]
+    public static partial void AcceptFailed(this ILogger logger, string queueId, string client, string reason);
+
+    [LoggerMessage(2000, LogLevel.Information, "{QueueId}: to=<{Recipient}>, orig_to=<{Original}>, relay={Relay}, delay={Delay:0.##}, dsn={Dsn}, status={Status} ({Detail})")]
+    public static partial void DeliveryAttempt(this ILogger logger, string queueId, string recipient, string original, string relay, double delay, string dsn, string status, string detail);
+
+    [LoggerMessage(2001, LogLevel.Information, "{QueueId}: removed")]
+    public static partial void MessageRemoved(this ILogger logger, string queueId);
+
+    [LoggerMessage(2002, LogLevel.Information, "{QueueId}: abandoned (the client was told to retry)")]
+    public static partial void MessageAbandoned(this ILogger logger, string queueId);
+
+    [LoggerMessage(2003, LogLevel.Information, "{QueueId}: on hold (actormta.queue.hold)")]
+    public static partial void MessageHeld(this ILogger logger, string queueId);
+
+    [LoggerMessage(2004, LogLevel.Warning, "{QueueId}: queue entry without an accepted message, removed")]
+    public static partial void OrphanRemoved(this ILogger logger, string queueId);
+
+    [LoggerMessage(2005, LogLevel.Error, "{QueueId}: message body missing from the queue store; the message cannot be delivered")]
+    public static partial void BodyMissing(this ILogger logger, string queueId);
+
+    [LoggerMessage(2006, LogLevel.Error, "{QueueId}: queue store operation failed: {Reason}")]
+    public static partial void QueueStoreFailed(this ILogger logger, string queueId, string reason);
+
+    [LoggerMessage(3000, LogLevel.Information, "queue scheduler started: {Released} message(s) from before the restart are due now")]
+    public static partial void SchedulerStarted(this ILogger logger, int released);
+
+    [LoggerMessage(3001, LogLevel.Error, "queue scheduler poll failed: {Reason}")]
+    public static partial void SchedulerPollFailed(this ILogger logger, string reason);
+}

@@ -1,0 +1,54 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using ActorMta.Protocol;
+
+namespace ActorMta.Persistence;
+
+/// <summary>
+/// JSON with a short, stable manifest per type. The journal stores the manifest, not the
+/// CLR type name, so types can move between namespaces and assemblies without orphaning
+/// old events. A manifest, once used, is never given to another type.
+/// </summary>
+public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    /// <summary>Akka reserves identifiers below 100.</summary>
+    public const int SerializerId = 4711;
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
+
+    static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
+    {
+        [typeof(AcceptMessage)] = "cmd.accept.v1",
+        [typeof(WakeMessage)] = "cmd.wake.v1",
+        [typeof(AbandonMessage)] = "cmd.abandon.v1",
+        [typeof(MessageQueued)] = "reply.queued.v1",
+        [typeof(MessageAccepted)] = "msg.accepted.v1",
+        [typeof(RecipientDelivered)] = "msg.delivered.v1",
+        [typeof(RecipientDeferred)] = "msg.deferred.v1",
+        [typeof(RecipientFailed)] = "msg.failed.v1",
+        [typeof(MessageAbandoned)] = "msg.abandoned.v1",
+        [typeof(MessageCompleted)] = "msg.completed.v1",
+    };
+
+    static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o) =>
+        Manifests.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"{o.GetType()} has no manifest in {nameof(ProtocolSerializer)}", nameof(o));
+
+    public override byte[] ToBinary(object obj)
+    {
+        Manifest(obj);
+        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        Types.TryGetValue(manifest, out var type)
+            ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"null payload for {manifest}")
+            : throw new SerializationException($"unknown manifest {manifest}: written by a newer ActorMta?");
+}

@@ -1,0 +1,189 @@
+using Microsoft.Data.Sqlite;
+
+namespace ActorMta.Persistence;
+
+/// <summary>One row of the queue index: the durable schedule of a message.</summary>
+/// <param name="State"><see cref="QueueStore.New"/> until a delivery is deferred, then <see cref="QueueStore.Deferred"/>.</param>
+public sealed record QueueEntry(string QueueId, DateTimeOffset DueAt, string State, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// Message bodies and the queue index, in one SQLite file beside the journal. A body and
+/// its index row are written in one transaction before the message actor is asked to
+/// accept, and removed together after it has persisted completion, so a crash at any
+/// point leaves the message findable by the scheduler.
+/// </summary>
+public sealed class QueueStore
+{
+    public const string New = "new";
+    public const string Deferred = "deferred";
+
+    readonly string _path;
+    readonly string _connectionString;
+
+    public QueueStore(string path)
+    {
+        _path = path;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public void Initialize()
+    {
+        SqliteFiles.EnableWriteAheadLog(_path);
+        using var connection = Open();
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS message_body (
+                queue_id TEXT NOT NULL PRIMARY KEY,
+                body BLOB NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS queue (
+                queue_id TEXT NOT NULL PRIMARY KEY,
+                due_at INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
+            """);
+    }
+
+    /// <summary>Stores the body and its index row atomically; the row is due only after <paramref name="dueAt"/>.</summary>
+    public Task StoreAsync(string queueId, ReadOnlyMemory<byte> body, DateTimeOffset now, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            using (var insertBody = connection.CreateCommand())
+            {
+                insertBody.CommandText = "INSERT INTO message_body (queue_id, body) VALUES ($id, $body)";
+                insertBody.Parameters.AddWithValue("$id", queueId);
+                insertBody.Parameters.Add("$body", SqliteType.Blob).Value = body.ToArray();
+                insertBody.ExecuteNonQuery();
+            }
+            using (var insertRow = connection.CreateCommand())
+            {
+                insertRow.CommandText = "INSERT INTO queue (queue_id, due_at, state, created_at) VALUES ($id, $due, $state, $created)";
+                insertRow.Parameters.AddWithValue("$id", queueId);
+                insertRow.Parameters.AddWithValue("$due", dueAt.ToUnixTimeMilliseconds());
+                insertRow.Parameters.AddWithValue("$state", New);
+                insertRow.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
+                insertRow.ExecuteNonQuery();
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            transaction.Commit();
+        }, cancellationToken);
+
+    public Task<byte[]?> ReadBodyAsync(string queueId) =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT body FROM message_body WHERE queue_id = $id";
+            command.Parameters.AddWithValue("$id", queueId);
+            return command.ExecuteScalar() as byte[];
+        });
+
+    public Task<QueueEntry?> FindAsync(string queueId) =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT due_at, state, created_at FROM queue WHERE queue_id = $id";
+            command.Parameters.AddWithValue("$id", queueId);
+            using var reader = command.ExecuteReader();
+            return reader.Read()
+                ? new QueueEntry(queueId, FromUnix(reader.GetInt64(0)), reader.GetString(1), FromUnix(reader.GetInt64(2)))
+                : null;
+        });
+
+    public Task RescheduleAsync(string queueId, DateTimeOffset dueAt, string state) =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE queue SET due_at = $due, state = $state WHERE queue_id = $id";
+            command.Parameters.AddWithValue("$id", queueId);
+            command.Parameters.AddWithValue("$due", dueAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$state", state);
+            command.ExecuteNonQuery();
+        });
+
+    /// <summary>Removes the body and the index row together: the message is done with.</summary>
+    public Task RemoveAsync(string queueId) =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM message_body WHERE queue_id = $id; DELETE FROM queue WHERE queue_id = $id;";
+            command.Parameters.AddWithValue("$id", queueId);
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        });
+
+    /// <summary>
+    /// Takes up to <paramref name="limit"/> due rows and leases them until <paramref name="leaseUntil"/>,
+    /// so the next poll does not wake them again while their actors work.
+    /// </summary>
+    public Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int limit) =>
+        Task.Run<IReadOnlyList<string>>(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                UPDATE queue SET due_at = $lease
+                WHERE queue_id IN (SELECT queue_id FROM queue WHERE due_at <= $now ORDER BY due_at LIMIT $limit)
+                RETURNING queue_id
+                """;
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$lease", leaseUntil.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = command.ExecuteReader();
+            var ids = new List<string>();
+            while (reader.Read())
+                ids.Add(reader.GetString(0));
+            return ids;
+        });
+
+    /// <summary>
+    /// After a restart, leases held by the previous run mean nothing: make every message
+    /// that is not waiting for a retry due now.
+    /// </summary>
+    public Task<int> ReleaseLeasesAsync() =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE queue SET due_at = 0 WHERE state = $new";
+            command.Parameters.AddWithValue("$new", New);
+            return command.ExecuteNonQuery();
+        });
+
+    public Task<long> CountAsync() =>
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM queue";
+            return (long)command.ExecuteScalar()!;
+        });
+
+    SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    static DateTimeOffset FromUnix(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+}
