@@ -38,14 +38,19 @@ public sealed class QueueingMessageStore(
         buffer.CopyTo(body.AsSpan(header.Length));
 
         var timeout = settings.Smtp.AcceptTimeout;
+        // The actor's deadline falls before ours, so a reply it sends in time arrives in time.
+        var acceptBy = now + timeout * 0.8;
         var stored = false;
         try
         {
             // The row is not due until the lease ends: the scheduler leaves it alone while we accept.
             await store.StoreAsync(queueId, body, now, now + settings.Queue.ClaimLease, cancellationToken).WaitAsync(timeout, cancellationToken);
             stored = true;
-            var command = new AcceptMessage(queueId, sender, recipients, client, now, body.Length);
-            await messages.ActorRef.Ask<MessageQueued>(command, timeout, cancellationToken);
+            var command = new AcceptMessage(queueId, sender, recipients, client, now, body.Length, acceptBy);
+            var remaining = now + timeout - clock.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+                throw new TimeoutException("storing the body used up the accept timeout");
+            await messages.ActorRef.Ask<MessageQueued>(command, remaining, cancellationToken);
         }
         catch (Exception e) when (e is TimeoutException or AskTimeoutException or OperationCanceledException or Microsoft.Data.Sqlite.SqliteException)
         {

@@ -15,9 +15,8 @@ public sealed class RecipientPolicy(ActorMtaSettings settings, ILogger<Recipient
 {
     public Task<bool> CanAcceptFromAsync(ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken)
     {
+        // SmtpServer itself refuses a declared SIZE over the limit (552) before asking here.
         context.SetRecipientCount(0);
-        if (size > settings.Smtp.MaxMessageSize)
-            throw Refuse(SmtpReplyCode.SizeLimitExceeded, $"5.3.4 Message size exceeds fixed limit of {settings.Smtp.MaxMessageSize} bytes");
         return Task.FromResult(true);
     }
 
@@ -52,8 +51,6 @@ public sealed class RecipientPolicy(ActorMtaSettings settings, ILogger<Recipient
     SmtpResponseException Reject(ISessionContext context, IMailbox from, string recipient, SmtpReplyCode code, string text)
     {
         logger.RecipientRejected(context.ClientText(), $"{(int)code} {text}", from.Text(), recipient, context.Helo());
-        return Refuse(code, text);
+        return new SmtpResponseException(new SmtpResponse(code, text));
     }
-
-    static SmtpResponseException Refuse(SmtpReplyCode code, string text) => new(new SmtpResponse(code, text));
 }

@@ -1,5 +1,6 @@
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
@@ -72,7 +73,10 @@ public static class ActorMtaServiceCollectionExtensions
                     new MessageShardExtractor(settings.Queue.Shards),
                     new ShardOptions
                     {
+                        // The queue index wakes messages, so sharding remembers nothing; its
+                        // coordinator state lives in memory and is rebuilt when a cluster restarts.
                         RememberEntities = false,
+                        StateStoreMode = StateStoreMode.DData,
                         PassivateIdleEntityAfter = TimeSpan.FromMinutes(2),
                         Role = "worker",
                     })

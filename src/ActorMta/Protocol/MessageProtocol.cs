@@ -13,13 +13,18 @@ public interface IMessageCommand : IProtocolMessage
 /// From the edge at the end of DATA, after the body is stored: take responsibility for
 /// this message. The reply (<see cref="MessageQueued"/>) comes only once that is persisted.
 /// </summary>
+/// <param name="AcceptBy">
+/// After this the edge has given up and told the client 451: an acceptance persisted later
+/// must not be delivered, or the client's retry would make a duplicate.
+/// </param>
 public sealed record AcceptMessage(
     string QueueId,
     string Sender,
     IReadOnlyList<string> Recipients,
     string Client,
     DateTimeOffset ReceivedAt,
-    long Size) : IMessageCommand;
+    long Size,
+    DateTimeOffset AcceptBy) : IMessageCommand;
 
 /// <summary>From the queue scheduler: the message is due (new after a restart, or a retry).</summary>
 public sealed record WakeMessage(string QueueId) : IMessageCommand;

@@ -64,14 +64,23 @@ public sealed class MessageActor : ReceivePersistentActor
     {
         if (_state.IsAccepted)
         {
-            Sender.Tell(new MessageQueued(_queueId));
+            if (!_state.Abandoned)
+                Sender.Tell(new MessageQueued(_queueId));
             return;
         }
+        if (Now > command.AcceptBy)
+            return; // the edge has answered 451 already; its AbandonMessage removes the body
         var events = _state.Accept(command, _context.Settings.Recipients);
         var replyTo = Sender;
         PersistAll(events, e =>
         {
             _state = _state.Apply(e);
+            if (Now > command.AcceptBy)
+            {
+                // Durable, but too late: the client was told to retry and will send it again.
+                Abandon();
+                return;
+            }
             replyTo.Tell(new MessageQueued(_queueId));
             StartDelivery();
         });
@@ -90,12 +99,13 @@ public sealed class MessageActor : ReceivePersistentActor
     void OnAbandon()
     {
         if (!_state.IsAccepted)
-        {
             CleanUp();
-            return;
-        }
-        if (_state.AllFinal)
-            return;
+        else if (!_state.AllFinal)
+            Abandon();
+    }
+
+    void Abandon()
+    {
         Persist(new MessageAbandoned(Now), e =>
         {
             _state = _state.Apply(e);

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using ActorMta.Config;
+using ActorMta.Edge;
+using ActorMta.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorMta.Tests.Support;
+
+/// <summary>
+/// A whole ActorMta node in the test process: real SMTP listener on a loopback port, real
+/// actor system, real SQLite files in a temporary data directory.
+/// </summary>
+public sealed class MtaServer : IAsyncDisposable
+{
+    readonly IHost _host;
+
+    MtaServer(IHost host, ActorMtaSettings settings, int port)
+    {
+        _host = host;
+        Settings = settings;
+        Port = port;
+    }
+
+    public ActorMtaSettings Settings { get; }
+    public int Port { get; }
+    public string DataDirectory => Settings.DataDirectory;
+    public IServiceProvider Services => _host.Services;
+
+    /// <param name="overlay">HOCON applied over the defaults; data-dir and port are filled in.</param>
+    public static async Task<MtaServer> StartAsync(string overlay = "", string? dataDirectory = null)
+    {
+        var data = dataDirectory ?? TempDirectory.Create();
+        var port = FreePort();
+        var config = ActorMtaConfiguration.FromText($$"""
+            actormta {
+              data-dir = "{{data}}"
+              smtp.port = {{port}}
+              queue.poll-interval = 200ms
+            }
+            akka.loglevel = WARNING
+            {{overlay}}
+            """);
+        var settings = ActorMtaSettings.From(config);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddActorMta(settings, config);
+        var host = builder.Build();
+        await host.StartAsync();
+        await host.Services.GetRequiredService<SmtpEdge>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
+        return new MtaServer(host, settings, port);
+    }
+
+    public string MaildirNew(string mailbox)
+    {
+        var (local, domain) = MailAddress.Split(mailbox);
+        return Path.Combine(DataDirectory, "mail", domain, local, "new");
+    }
+
+    public IReadOnlyList<string> DeliveredFiles(string mailbox)
+    {
+        var path = MaildirNew(mailbox);
+        return Directory.Exists(path) ? Directory.GetFiles(path) : [];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync(TimeSpan.FromSeconds(20));
+        _host.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public static class TempDirectory
+{
+    public static string Create()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "actormta-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+}
+
+/// <summary>Polls a condition with a deadline: waits on the system, never a fixed sleep.</summary>
+public static class Eventually
+{
+    public static async Task<T> Get<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var value = await probe();
+            if (done(value) || DateTime.UtcNow > deadline)
+                return value;
+            await Task.Delay(50);
+        }
+    }
+
+    public static Task<T> Get<T>(Func<T> probe, Func<T, bool> done, TimeSpan? within = null) =>
+        Get(() => Task.FromResult(probe()), done, within);
+}
