@@ -81,7 +81,7 @@ public sealed record ActorMtaSettings
 
     static RecipientDirectory ReadDirectory(Akka.Configuration.Config mta)
     {
-        var domains = new Dictionary<string, LocalDomain>(StringComparer.OrdinalIgnoreCase);
+        var domains = new List<LocalDomain>();
         var definitions = mta.GetValue("domains")?.GetObject()?.Items ?? new Dictionary<string, HoconValue>();
         foreach (var name in mta.GetStringList("local-domains") ?? [])
         {
@@ -99,11 +99,13 @@ public sealed record ActorMtaSettings
                 foreach (var (alias, targets) in a.GetObject().Items)
                     aliases[alias.ToLowerInvariant()] = Strings(targets);
             }
-            domains[domain] = new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases);
+            if (domains.Any(d => d.Name == domain))
+                continue;
+            domains.Add(new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases));
         }
         if (domains.Count == 0)
             throw new SettingsException("actormta.local-domains is empty: name at least one domain this server receives mail for");
-        var directory = new RecipientDirectory(domains.Values, mta.GetString("recipient-delimiter", "+"));
+        var directory = new RecipientDirectory(domains, mta.GetString("recipient-delimiter", "+"));
         directory.Validate();
         return directory;
     }

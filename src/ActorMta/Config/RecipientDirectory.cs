@@ -23,13 +23,18 @@ public sealed class RecipientDirectory
     readonly Dictionary<string, LocalDomain> _domains;
     readonly string _delimiter;
 
-    public RecipientDirectory(IEnumerable<LocalDomain> domains, string recipientDelimiter)
+    /// <param name="domains">In configuration order; the first is the primary domain.</param>
+    public RecipientDirectory(IReadOnlyList<LocalDomain> domains, string recipientDelimiter)
     {
         _domains = domains.ToDictionary(d => d.Name, StringComparer.Ordinal);
         _delimiter = recipientDelimiter;
+        PrimaryDomain = domains[0].Name;
     }
 
     public IReadOnlyCollection<LocalDomain> Domains => _domains.Values;
+
+    /// <summary>The first configured local domain: where mail to a bare "postmaster" goes.</summary>
+    public string PrimaryDomain { get; }
 
     public bool IsLocalDomain(string domain) => _domains.ContainsKey(MailAddress.NormalizeDomain(domain));
 

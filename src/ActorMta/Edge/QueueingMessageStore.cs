@@ -33,9 +33,13 @@ public sealed class QueueingMessageStore(
         var client = context.ClientText();
 
         var header = ReceivedHeader.For(context, settings.Hostname, queueId, recipients, now);
-        var body = new byte[header.Length + buffer.Length];
+        // SmtpServer hands over the content without the CRLF that precedes the final dot;
+        // that CRLF ends the message's last line (RFC 5321 §4.1.1.4), so it is put back.
+        var trailer = buffer.IsEmpty ? 0 : 2;
+        var body = new byte[header.Length + buffer.Length + trailer];
         header.CopyTo(body, 0);
         buffer.CopyTo(body.AsSpan(header.Length));
+        "\r\n"u8[..trailer].CopyTo(body.AsSpan(body.Length - trailer));
 
         var timeout = settings.Smtp.AcceptTimeout;
         // The actor's deadline falls before ours, so a reply it sends in time arrives in time.

@@ -26,15 +26,7 @@ public sealed class RecipientPolicy(ActorMtaSettings settings, ILogger<Recipient
         if (context.RecipientCount() >= settings.Smtp.MaxRecipients)
             throw Reject(context, from, address, SmtpReplyCode.InsufficientStorage, "4.5.3 Error: too many recipients");
 
-        // RFC 5321 §4.5.1: a bare "postmaster" must be accepted; it means this server's postmaster.
-        var domain = to.Host;
-        if (string.IsNullOrEmpty(domain))
-        {
-            if (!string.Equals(to.User, "postmaster", StringComparison.OrdinalIgnoreCase))
-                throw Reject(context, from, address, SmtpReplyCode.SyntaxError, "5.1.3 Recipient address must be fully qualified");
-            domain = settings.Recipients.Domains.First().Name;
-        }
-        switch (settings.Recipients.Lookup(to.User, domain))
+        switch (settings.Recipients.Lookup(to.User, to.Host))
         {
             case RecipientLookup.Local:
                 context.SetRecipientCount(context.RecipientCount() + 1);

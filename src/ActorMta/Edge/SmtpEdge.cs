@@ -3,7 +3,6 @@ using ActorMta.Config;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
-using SmtpServer.Net;
 using SmtpServer.Protocol;
 
 namespace ActorMta.Edge;
@@ -37,10 +36,9 @@ public sealed class SmtpEdge(
             .MaxRetryCount(smtp.MaxRecipients + 10)
             .Build();
 
-        var listeners = new EndpointListenerFactory();
-        listeners.EndpointStarted += (_, e) =>
+        var listeners = new SmtpListenerFactory(settings.Recipients.PrimaryDomain);
+        listeners.Started += (_, endpoint) =>
         {
-            var endpoint = (IPEndPoint)e.LocalEndPoint;
             logger.Listening(endpoint.ToString(), settings.Hostname);
             _listening.TrySetResult(endpoint);
         };

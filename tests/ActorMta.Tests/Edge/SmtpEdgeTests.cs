@@ -123,6 +123,26 @@ public sealed class SmtpEdgeTests(DefaultServer fixture) : IClassFixture<Default
     }
 
     [Fact]
+    public async Task message_content_that_looks_like_a_command_is_delivered_unchanged()
+    {
+        var marker = Guid.NewGuid().ToString();
+        await using var smtp = await SmtpDialog.OpenAsync(Server.Port);
+        await smtp.SendAsync("EHLO client.test");
+        // Pipelined, as RFC 2920 allows: MAIL, RCPT and DATA in one write.
+        await smtp.WriteAsync("MAIL FROM:<sender@elsewhere.test>\r\nRCPT TO:<postmaster>\r\nDATA\r\n");
+        Assert.StartsWith("250", await smtp.ReadReplyAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("250", await smtp.ReadReplyAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("354", await smtp.ReadReplyAsync(), StringComparison.Ordinal);
+
+        var reply = await smtp.SendAsync($"Subject: {marker}\r\n\r\nRCPT TO:<postmaster>\r\n..leading dot\r\n.");
+
+        Assert.StartsWith("250 2.0.0 Ok: queued as", reply, StringComparison.Ordinal);
+        var files = await Eventually.Get(() => Server.DeliveredFiles("admin@example.test"), f => f.Any(x => File.ReadAllText(x).Contains(marker, StringComparison.Ordinal)));
+        var delivered = files.Select(File.ReadAllText).Single(t => t.Contains(marker, StringComparison.Ordinal));
+        Assert.EndsWith($"Subject: {marker}\n\nRCPT TO:<postmaster>\n.leading dot\n", delivered, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task a_message_with_one_unknown_recipient_reaches_the_others()
     {
         var subject = Guid.NewGuid().ToString();
