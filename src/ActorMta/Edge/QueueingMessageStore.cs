@@ -56,8 +56,9 @@ public sealed class QueueingMessageStore(
                 throw new TimeoutException("storing the body used up the accept timeout");
             await messages.ActorRef.Ask<MessageQueued>(command, remaining, cancellationToken);
         }
-        catch (Exception e) when (e is TimeoutException or AskTimeoutException or OperationCanceledException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e)
         {
+            // Whatever went wrong, the client keeps its copy and tries again: never a 5xx, never a 250.
             logger.AcceptFailed(queueId, client, e.GetBaseException().Message);
             if (stored)
                 messages.ActorRef.Tell(new AbandonMessage(queueId));
