@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Configuration.Hocon;
+using ActorMta.Queue;
 
 namespace ActorMta.Config;
 
@@ -12,6 +13,7 @@ public sealed record ActorMtaSettings
     public required SmtpSettings Smtp { get; init; }
     public required QueueSettings Queue { get; init; }
     public required ClusterSettings Cluster { get; init; }
+    public required DeliverySettings Delivery { get; init; }
 
     public string QueueDatabasePath => Path.Combine(DataDirectory, "queue.db");
     public string JournalDatabasePath => Path.Combine(DataDirectory, "journal.db");
@@ -38,6 +40,7 @@ public sealed record ActorMtaSettings
                 MaxRecipients = smtp.GetInt("max-recipients", 100),
                 CommandTimeout = smtp.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
                 AcceptTimeout = smtp.GetTimeSpan("accept-timeout", TimeSpan.FromSeconds(30)),
+                TrustedNetworks = [.. (smtp.GetStringList("trusted-networks") ?? []).Select(ParseNetwork)],
             },
             Queue = new QueueSettings
             {
@@ -45,9 +48,6 @@ public sealed record ActorMtaSettings
                 PollInterval = queue.GetTimeSpan("poll-interval", TimeSpan.FromSeconds(5)),
                 ClaimLease = queue.GetTimeSpan("claim-lease", TimeSpan.FromMinutes(2)),
                 Shards = queue.GetInt("shards", 100),
-                FirstRetry = queue.GetTimeSpan("first-retry", TimeSpan.FromMinutes(5)),
-                BackoffFactor = queue.GetDouble("backoff-factor", 2.0),
-                MaxRetryInterval = queue.GetTimeSpan("max-retry-interval", TimeSpan.FromHours(4)),
             },
             Cluster = new ClusterSettings
             {
@@ -55,8 +55,76 @@ public sealed record ActorMtaSettings
                 Port = cluster.GetInt("port", 0),
                 SeedNodes = [.. cluster.GetStringList("seed-nodes") ?? []],
             },
+            Delivery = ReadDelivery(mta.GetConfig("delivery"), queue),
         };
     }
+
+    static DeliverySettings ReadDelivery(Akka.Configuration.Config delivery, Akka.Configuration.Config queue)
+    {
+        var defaultRetry = new RetrySchedule(
+            queue.GetTimeSpan("first-retry", TimeSpan.FromMinutes(5)),
+            queue.GetDouble("backoff-factor", 2.0),
+            queue.GetTimeSpan("max-retry-interval", TimeSpan.FromHours(4)),
+            queue.GetDouble("retry-jitter", 0.15),
+            queue.GetTimeSpan("max-age", TimeSpan.FromDays(5)));
+        if (defaultRetry.BackoffFactor < 1 || defaultRetry.Jitter is < 0 or >= 1 || defaultRetry.FirstRetry <= TimeSpan.Zero)
+            throw new SettingsException("actormta.queue: first-retry must be positive, backoff-factor at least 1, retry-jitter in [0, 1)");
+        var defaults = new DestinationSettings(defaultRetry, delivery.GetInt("port", 25), delivery.GetBoolean("require-tls", false));
+
+        var destinations = new Dictionary<string, DestinationSettings>(StringComparer.Ordinal);
+        if (delivery.GetValue("destinations") is { } value && value.IsObject())
+        {
+            foreach (var (name, body) in value.GetObject().Items)
+            {
+                var d = body.ToConfig();
+                var retry = new RetrySchedule(
+                    d.GetTimeSpan("first-retry", defaultRetry.FirstRetry),
+                    d.GetDouble("backoff-factor", defaultRetry.BackoffFactor),
+                    d.GetTimeSpan("max-retry-interval", defaultRetry.MaxInterval),
+                    d.GetDouble("retry-jitter", defaultRetry.Jitter),
+                    d.GetTimeSpan("max-age", defaultRetry.MaxAge));
+                destinations[MailAddress.NormalizeDomain(name)] = new DestinationSettings(retry, d.GetInt("port", defaults.Port), d.GetBoolean("require-tls", defaults.RequireTls));
+            }
+        }
+
+        var smarthost = delivery.GetConfig("smarthost");
+        var smarthostHost = smarthost?.GetString("host", "") ?? "";
+        var dnsServer = delivery.GetString("dns-server", "");
+        var lateNotice = delivery.GetTimeSpan("delay-notice.after", TimeSpan.FromHours(12));
+        return new DeliverySettings
+        {
+            DnsServer = dnsServer.Length == 0 ? null : ParseEndpoint(dnsServer, 53, "actormta.delivery.dns-server"),
+            DnsTimeout = delivery.GetTimeSpan("dns-timeout", TimeSpan.FromSeconds(5)),
+            ConnectTimeout = delivery.GetTimeSpan("connect-timeout", TimeSpan.FromSeconds(30)),
+            CommandTimeout = delivery.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
+            Smarthost = smarthostHost.Length == 0
+                ? null
+                : new SmarthostSettings(
+                    smarthostHost,
+                    smarthost!.GetInt("port", 587),
+                    NullIfEmpty(smarthost.GetString("username", "")),
+                    NullIfEmpty(smarthost.GetString("password", "")),
+                    smarthost.GetBoolean("require-tls", true)),
+            DelayNoticeOnFirstFailure = delivery.GetBoolean("delay-notice.on-first-failure", true),
+            DelayNoticeAfter = lateNotice > TimeSpan.Zero ? lateNotice : null,
+            Default = defaults,
+            Destinations = destinations,
+        };
+    }
+
+    static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    static IPEndPoint ParseEndpoint(string text, int defaultPort, string key)
+    {
+        if (IPAddress.TryParse(text, out var address))
+            return new IPEndPoint(address, defaultPort);
+        return IPEndPoint.TryParse(text, out var endpoint) ? endpoint : throw new SettingsException($"{key} \"{text}\" is not an address or address:port");
+    }
+
+    static IPNetwork ParseNetwork(string text) =>
+        IPNetwork.TryParse(text.Contains('/', StringComparison.Ordinal) ? text : text + (text.Contains(':', StringComparison.Ordinal) ? "/128" : "/32"), out var network)
+            ? network
+            : throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not a CIDR network (e.g. 192.0.2.0/24)");
 
     /// <summary>
     /// The name other servers see in the greeting and in Received headers. Receivers
@@ -122,6 +190,9 @@ public sealed record SmtpSettings
     public required int MaxRecipients { get; init; }
     public required TimeSpan CommandTimeout { get; init; }
     public required TimeSpan AcceptTimeout { get; init; }
+
+    /// <summary>Clients that may relay to any domain without authenticating.</summary>
+    public required IReadOnlyList<IPNetwork> TrustedNetworks { get; init; }
 }
 
 public sealed record QueueSettings
@@ -130,9 +201,6 @@ public sealed record QueueSettings
     public required TimeSpan PollInterval { get; init; }
     public required TimeSpan ClaimLease { get; init; }
     public required int Shards { get; init; }
-    public required TimeSpan FirstRetry { get; init; }
-    public required double BackoffFactor { get; init; }
-    public required TimeSpan MaxRetryInterval { get; init; }
 }
 
 public sealed record ClusterSettings

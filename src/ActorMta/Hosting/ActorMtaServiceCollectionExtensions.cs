@@ -6,6 +6,7 @@ using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using ActorMta.Config;
 using ActorMta.Delivery;
+using ActorMta.Dns;
 using ActorMta.Edge;
 using ActorMta.Persistence;
 using ActorMta.Protocol;
@@ -35,6 +36,12 @@ public static class ActorMtaServiceCollectionExtensions
             return store;
         });
         services.AddSingleton(new MaildirDelivery(settings.MailRoot, settings.Hostname));
+        services.AddSingleton(_ => MxResolver.CreateClient(settings.Delivery.DnsServer, settings.Delivery.DnsTimeout));
+        services.AddSingleton<MxResolver>();
+        services.AddSingleton<SmtpOutbound>();
+        services.AddSingleton<MessageInjector>();
+        services.AddSingleton(new DsnBuilder(settings.Hostname));
+        services.AddSingleton(new QueuePolicy(settings.Delivery, Random.Shared.NextDouble));
         services.AddSingleton<RecipientPolicy>();
         services.AddSingleton<QueueingMessageStore>();
 
@@ -44,7 +51,14 @@ public static class ActorMtaServiceCollectionExtensions
             var clock = provider.GetRequiredService<TimeProvider>();
             var store = provider.GetRequiredService<QueueStore>();
             var messageContext = new MessageActorContext(
-                settings, store, provider.GetRequiredService<MaildirDelivery>(), RetrySchedule.From(settings.Queue), clock,
+                settings,
+                store,
+                provider.GetRequiredService<MaildirDelivery>(),
+                provider.GetRequiredService<SmtpOutbound>(),
+                provider.GetRequiredService<DsnBuilder>(),
+                provider.GetRequiredService<MessageInjector>(),
+                provider.GetRequiredService<QueuePolicy>(),
+                clock,
                 loggers.CreateLogger("ActorMta.Queue"));
 
             SqliteFiles.EnableWriteAheadLog(settings.JournalDatabasePath);

@@ -46,7 +46,7 @@ public sealed class AcceptanceDurabilityTests
 
         Assert.Equal(451, (int)refused.StatusCode);
         Assert.StartsWith("4.3.0", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(0, await Eventually.Get(queue.CountAsync, count => count == 0, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await Eventually.GetAsync(queue.CountAsync, count => count == 0, TimeSpan.FromSeconds(30)));
         Assert.Empty(server.DeliveredFiles("admin@example.test"));
 
         var queueId = await Send(server.Port);

@@ -92,7 +92,7 @@ public static class TempDirectory
 /// <summary>Polls a condition with a deadline: waits on the system, never a fixed sleep.</summary>
 public static class Eventually
 {
-    public static async Task<T> Get<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? within = null)
+    public static async Task<T> GetAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
         while (true)
@@ -105,5 +105,5 @@ public static class Eventually
     }
 
     public static Task<T> Get<T>(Func<T> probe, Func<T, bool> done, TimeSpan? within = null) =>
-        Get(() => Task.FromResult(probe()), done, within);
+        GetAsync(() => Task.FromResult(probe()), done, within);
 }
