@@ -169,7 +169,8 @@ public sealed record ActorMtaSettings
             }
             if (domains.Any(d => d.Name == domain))
                 continue;
-            domains.Add(new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases));
+            var lmtp = body.TryGetValue("lmtp", out var l) && l.GetString() is { Length: > 0 } target ? target : null;
+            domains.Add(new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases, lmtp));
         }
         if (domains.Count == 0)
             throw new SettingsException("actormta.local-domains is empty: name at least one domain this server receives mail for");

@@ -39,6 +39,7 @@ public static class ActorMtaServiceCollectionExtensions
         services.AddSingleton(_ => MxResolver.CreateClient(settings.Delivery.DnsServer, settings.Delivery.DnsTimeout));
         services.AddSingleton<MxResolver>();
         services.AddSingleton<SmtpOutbound>();
+        services.AddSingleton(new LmtpDelivery(settings.Hostname, settings.Delivery.CommandTimeout));
         services.AddSingleton<MessageInjector>();
         services.AddSingleton(new DsnBuilder(settings.Hostname));
         services.AddSingleton(new QueuePolicy(settings.Delivery, Random.Shared.NextDouble));
@@ -55,6 +56,7 @@ public static class ActorMtaServiceCollectionExtensions
                 store,
                 provider.GetRequiredService<MaildirDelivery>(),
                 provider.GetRequiredService<SmtpOutbound>(),
+                provider.GetRequiredService<LmtpDelivery>(),
                 provider.GetRequiredService<DsnBuilder>(),
                 provider.GetRequiredService<MessageInjector>(),
                 provider.GetRequiredService<QueuePolicy>(),

@@ -18,6 +18,7 @@ public sealed record MessageActorContext(
     QueueStore Store,
     MaildirDelivery Maildir,
     SmtpOutbound Outbound,
+    LmtpDelivery Lmtp,
     DsnBuilder Notices,
     MessageInjector Injector,
     QueuePolicy Policy,
@@ -164,14 +165,18 @@ public sealed class MessageActor : ReceivePersistentActor
         else
         {
             var due = _state.DueRecipients(Now).Where(i => !_inFlight.Contains(i)).ToList();
-            foreach (var group in due.GroupBy(i => _state.Recipients[i].Address is { Remote: true } r ? r.Domain : null))
+            foreach (var group in due.GroupBy(i => RouteOf(_state.Recipients[i].Address)))
                 Attempt(group.Key, [.. group]);
         }
         Settle();
     }
 
-    /// <param name="domain">The remote destination, or null for local mailboxes.</param>
-    void Attempt(string? domain, IReadOnlyList<int> recipients)
+    Route RouteOf(RecipientAddress recipient) =>
+        recipient.Remote ? new Route(RouteKind.Smtp, recipient.Domain)
+        : _context.Settings.Recipients.LmtpFor(recipient.Domain) is { } lmtp ? new Route(RouteKind.Lmtp, lmtp)
+        : new Route(RouteKind.Maildir, "");
+
+    void Attempt(Route route, IReadOnlyList<int> recipients)
     {
         _inFlight.UnionWith(recipients);
         var state = _state;
@@ -186,13 +191,21 @@ public sealed class MessageActor : ReceivePersistentActor
                 var missing = new AttemptReport("4.3.0", "message body missing from the queue store");
                 return new AttemptFinished(recipients, [.. recipients.Select(i => new DeliveryOutcome.TemporaryFailure(i, missing))]);
             }
-            var outcomes = domain is null
-                ? DeliverLocally(state, recipients, body, checkExisting, context)
-                : await context.Outbound.DeliverAsync(domain, state.Sender, [.. recipients.Select(i => new OutboundRecipient(i, state.Recipients[i].Address.Mailbox))], body, CancellationToken.None).ConfigureAwait(false);
+            var addresses = recipients.Select(i => new OutboundRecipient(i, state.Recipients[i].Address.Mailbox)).ToList();
+            var outcomes = route.Kind switch
+            {
+                RouteKind.Smtp => await context.Outbound.DeliverAsync(route.Target, state.Sender, addresses, body, CancellationToken.None).ConfigureAwait(false),
+                RouteKind.Lmtp => await context.Lmtp.DeliverAsync(route.Target, state.Sender, addresses, WithReturnPath(state, body), CancellationToken.None).ConfigureAwait(false),
+                _ => DeliverLocally(state, recipients, body, checkExisting, context),
+            };
             return new AttemptFinished(recipients, outcomes);
         }).PipeTo(Self, failure: e => new AttemptFinished(recipients,
             [.. recipients.Select(i => new DeliveryOutcome.TemporaryFailure(i, new AttemptReport("4.3.0", $"delivery failed: {e.GetBaseException().Message}")))]));
     }
+
+    /// <summary>Final delivery over LMTP: the mailbox server records the envelope sender (RFC 5321 §4.4).</summary>
+    static byte[] WithReturnPath(MessageState state, byte[] body) =>
+        [.. System.Text.Encoding.UTF8.GetBytes($"Return-Path: <{state.Sender}>\r\n"), .. body];
 
     static IReadOnlyList<DeliveryOutcome> DeliverLocally(MessageState state, IReadOnlyList<int> recipients, byte[] body, bool checkExisting, MessageActorContext context)
     {
@@ -339,6 +352,16 @@ public sealed class MessageActor : ReceivePersistentActor
         }
         base.Unhandled(message);
     }
+
+    enum RouteKind
+    {
+        Maildir,
+        Lmtp,
+        Smtp,
+    }
+
+    /// <summary>How a group of recipients is reached: one attempt per route.</summary>
+    sealed record Route(RouteKind Kind, string Target);
 
     sealed record AttemptFinished(IReadOnlyList<int> Recipients, IReadOnlyList<DeliveryOutcome> Outcomes);
 
