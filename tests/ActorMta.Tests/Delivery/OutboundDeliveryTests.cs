@@ -39,6 +39,8 @@ public sealed class OutboundWorld : IAsyncLifetime
         "--mx-host=down.test,mx.down.test,10", "--host-record=mx.down.test,127.0.0.11",
         "--mx-host=flaky.test,mx.flaky.test,10", "--host-record=mx.flaky.test,127.0.0.15",
         DnsServer.NullMx("nullmx.test"),
+        "--mx-host=alias.test,mx.alias.test,10", "--cname=mx.alias.test,mx.ok.test",
+        "--mx-host=tlsonly.test,mx.ok.test,10",
     ];
 
     public async Task InitializeAsync()
@@ -50,7 +52,7 @@ public sealed class OutboundWorld : IAsyncLifetime
         BusyMx = await ScriptedReceiver.StartAsync(Busy, SmtpPort);
         BusyMx.Greeting = "421 4.3.2 mx1.busy.test too busy, try later";
         FlakyMx = await ScriptedReceiver.StartAsync(Flaky, SmtpPort);
-        Mta = await MtaServer.StartAsync(Overlay(Dns, SmtpPort));
+        Mta = await MtaServer.StartAsync(Overlay(Dns, SmtpPort, """delivery.destinations."tlsonly.test".require-tls = on"""));
     }
 
     /// <summary>Retries after a second, every second: the schedule's shape is unit-tested, here only its effect.</summary>
@@ -120,6 +122,29 @@ public sealed class OutboundDeliveryTests(OutboundWorld world) : IClassFixture<O
         await Mail.SendAsync(Mta.Port, Sender, "someone@implicit.test", subject);
 
         await ReceivedBy(world.ImplicitMx, subject);
+    }
+
+    [Fact]
+    public async Task an_mx_name_that_is_an_alias_is_followed()
+    {
+        var subject = Unique();
+
+        await Mail.SendAsync(Mta.Port, Sender, "someone@alias.test", subject);
+
+        await ReceivedBy(world.OkMx, subject);
+    }
+
+    [Fact]
+    public async Task a_destination_that_requires_tls_gets_nothing_from_a_server_without_starttls()
+    {
+        var subject = Unique();
+
+        var queueId = await Mail.SendAsync(Mta.Port, Sender, "someone@tlsonly.test", subject);
+
+        var queue = new QueueStore(Mta.Settings.QueueDatabasePath);
+        var entry = await Eventually.GetAsync(() => queue.FindAsync(queueId), e => e?.State == QueueStore.Deferred);
+        Assert.Equal(QueueStore.Deferred, entry?.State);
+        Assert.DoesNotContain(world.OkMx.Messages, m => m.Text.Contains(subject, StringComparison.Ordinal));
     }
 
     [Fact]
