@@ -22,6 +22,19 @@ public sealed record ActorMtaSettings
     /// <exception cref="SettingsException">The configuration is one the server must not run with.</exception>
     public static ActorMtaSettings From(Akka.Configuration.Config config)
     {
+        try
+        {
+            return Read(config);
+        }
+        catch (Exception e) when (e is not SettingsException)
+        {
+            // A value of the wrong kind ("hold = maybe", "command-timeout = soon", a null).
+            throw new SettingsException($"a configuration value is invalid: {e.Message}");
+        }
+    }
+
+    static ActorMtaSettings Read(Akka.Configuration.Config config)
+    {
         var mta = config.GetConfig("actormta") ?? throw new SettingsException("the configuration has no actormta section");
         var hostname = ValidateHostname(mta.GetString("hostname", ""));
         var smtp = mta.GetConfig("smtp");
@@ -35,7 +48,7 @@ public sealed record ActorMtaSettings
             Smtp = new SmtpSettings
             {
                 Address = ParseAddress(smtp.GetString("address", "127.0.0.1"), "actormta.smtp.address"),
-                Port = smtp.GetInt("port", 2525),
+                Port = Port(smtp.GetInt("port", 2525), "actormta.smtp.port"),
                 MaxMessageSize = checked((int)(smtp.GetByteSize("max-message-size") ?? 26214400)),
                 MaxRecipients = smtp.GetInt("max-recipients", 100),
                 CommandTimeout = smtp.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
@@ -67,9 +80,8 @@ public sealed record ActorMtaSettings
             queue.GetTimeSpan("max-retry-interval", TimeSpan.FromHours(4)),
             queue.GetDouble("retry-jitter", 0.15),
             queue.GetTimeSpan("max-age", TimeSpan.FromDays(5)));
-        if (defaultRetry.BackoffFactor < 1 || defaultRetry.Jitter is < 0 or >= 1 || defaultRetry.FirstRetry <= TimeSpan.Zero)
-            throw new SettingsException("actormta.queue: first-retry must be positive, backoff-factor at least 1, retry-jitter in [0, 1)");
-        var defaults = new DestinationSettings(defaultRetry, delivery.GetInt("port", 25), delivery.GetBoolean("require-tls", false));
+        Validate(defaultRetry, "actormta.queue");
+        var defaults = new DestinationSettings(defaultRetry, Port(delivery.GetInt("port", 25), "actormta.delivery.port"), delivery.GetBoolean("require-tls", false));
 
         var destinations = new Dictionary<string, DestinationSettings>(StringComparer.Ordinal);
         if (delivery.GetValue("destinations") is { } value && value.IsObject())
@@ -83,7 +95,8 @@ public sealed record ActorMtaSettings
                     d.GetTimeSpan("max-retry-interval", defaultRetry.MaxInterval),
                     d.GetDouble("retry-jitter", defaultRetry.Jitter),
                     d.GetTimeSpan("max-age", defaultRetry.MaxAge));
-                destinations[MailAddress.NormalizeDomain(name)] = new DestinationSettings(retry, d.GetInt("port", defaults.Port), d.GetBoolean("require-tls", defaults.RequireTls));
+                Validate(retry, $"actormta.delivery.destinations.\"{name}\"");
+                destinations[MailAddress.NormalizeDomain(name)] = new DestinationSettings(retry, Port(d.GetInt("port", defaults.Port), "port"), d.GetBoolean("require-tls", defaults.RequireTls));
             }
         }
 
@@ -111,6 +124,20 @@ public sealed record ActorMtaSettings
             Destinations = destinations,
         };
     }
+
+    /// <summary>A schedule that could retry sooner than its first interval, or never, is refused.</summary>
+    static void Validate(RetrySchedule retry, string key)
+    {
+        if (retry.FirstRetry <= TimeSpan.Zero || retry.BackoffFactor < 1 || retry.MaxInterval < retry.FirstRetry
+            || retry.Jitter is < 0 or >= 1 || retry.MaxAge <= TimeSpan.Zero)
+        {
+            throw new SettingsException(
+                $"{key}: first-retry and max-age must be positive, backoff-factor at least 1, max-retry-interval at least first-retry, retry-jitter in [0, 1)");
+        }
+    }
+
+    static int Port(int port, string key) =>
+        port is >= 0 and <= 65535 ? port : throw new SettingsException($"{key} {port} is not a TCP port");
 
     static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

@@ -11,12 +11,12 @@ namespace ActorMta.Tests.Support;
 public sealed class DovecotLmtp : IDisposable
 {
     readonly Process _process;
-    readonly string _root;
+    readonly TempDirectory _directory;
 
-    DovecotLmtp(Process process, string root, int port)
+    DovecotLmtp(Process process, TempDirectory directory, int port)
     {
         _process = process;
-        _root = root;
+        _directory = directory;
         Port = port;
     }
 
@@ -25,7 +25,8 @@ public sealed class DovecotLmtp : IDisposable
 
     public static DovecotLmtp Start(params string[] users)
     {
-        var root = TempDirectory.Create();
+        var directory = new TempDirectory();
+        var root = directory.Path;
         // Dovecot delivers as an unprivileged user, which must be able to write here.
         File.SetUnixFileMode(root, (UnixFileMode)0x1FF);
         var port = MtaServer.FreePort();
@@ -70,7 +71,7 @@ public sealed class DovecotLmtp : IDisposable
             """);
         var start = new ProcessStartInfo("dovecot", ["-F", "-c", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException("dovecot did not start");
-        var dovecot = new DovecotLmtp(process, root, port);
+        var dovecot = new DovecotLmtp(process, directory, port);
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
         {
@@ -90,7 +91,7 @@ public sealed class DovecotLmtp : IDisposable
     public IReadOnlyList<string> Inbox(string user)
     {
         var (local, domain) = MailAddress.Split(user);
-        var path = Path.Combine(_root, "mail", domain, local, "new");
+        var path = Path.Combine(_directory.Path, "mail", domain, local, "new");
         return Directory.Exists(path) ? Directory.GetFiles(path) : [];
     }
 
@@ -100,5 +101,6 @@ public sealed class DovecotLmtp : IDisposable
             _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
         _process.Dispose();
+        _directory.Dispose();
     }
 }

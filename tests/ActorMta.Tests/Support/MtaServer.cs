@@ -16,12 +16,14 @@ namespace ActorMta.Tests.Support;
 public sealed class MtaServer : IAsyncDisposable
 {
     readonly IHost _host;
+    readonly TempDirectory? _ownDirectory;
 
-    MtaServer(IHost host, ActorMtaSettings settings, int port)
+    MtaServer(IHost host, ActorMtaSettings settings, int port, TempDirectory? ownDirectory)
     {
         _host = host;
         Settings = settings;
         Port = port;
+        _ownDirectory = ownDirectory;
     }
 
     public ActorMtaSettings Settings { get; }
@@ -32,7 +34,8 @@ public sealed class MtaServer : IAsyncDisposable
     /// <param name="overlay">HOCON applied over the defaults; data-dir and port are filled in.</param>
     public static async Task<MtaServer> StartAsync(string overlay = "", string? dataDirectory = null)
     {
-        var data = dataDirectory ?? TempDirectory.Create();
+        var own = dataDirectory is null ? new TempDirectory() : null;
+        var data = dataDirectory ?? own!.Path;
         var port = FreePort();
         var config = ActorMtaConfiguration.FromText($$"""
             actormta {
@@ -50,7 +53,7 @@ public sealed class MtaServer : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         await host.Services.GetRequiredService<SmtpEdge>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
-        return new MtaServer(host, settings, port);
+        return new MtaServer(host, settings, port, own);
     }
 
     public string MaildirNew(string mailbox)
@@ -69,6 +72,7 @@ public sealed class MtaServer : IAsyncDisposable
     {
         await _host.StopAsync(TimeSpan.FromSeconds(20));
         _host.Dispose();
+        _ownDirectory?.Dispose();
     }
 
     public static int FreePort()
@@ -76,16 +80,6 @@ public sealed class MtaServer : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
-
-public static class TempDirectory
-{
-    public static string Create()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "actormta-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
     }
 }
 
