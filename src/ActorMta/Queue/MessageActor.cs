@@ -40,6 +40,7 @@ public sealed class MessageActor : ReceivePersistentActor
     bool _recovered;
     bool _notifying;
     bool _completing;
+    bool _heldLogged;
 
     public MessageActor(string queueId, MessageActorContext context)
     {
@@ -160,7 +161,9 @@ public sealed class MessageActor : ReceivePersistentActor
         }
         if (_context.Settings.Queue.Hold && !_state.AllFinal)
         {
-            _context.Logger.MessageHeld(_queueId);
+            if (!_heldLogged)
+                _context.Logger.MessageHeld(_queueId);
+            _heldLogged = true;
         }
         else
         {

@@ -234,6 +234,21 @@ public sealed class OutboundDeliveryTests(OutboundWorld world) : IClassFixture<O
     }
 
     [Fact]
+    public async Task a_remote_sender_gets_its_failure_report_from_the_null_sender_at_its_own_mx()
+    {
+        var subject = Unique();
+        var sender = $"author-{subject}@ok.test";
+
+        var queueId = await Mail.SendAsync(Mta.Port, sender, "someone@nosuch.test", subject);
+
+        var reports = await Eventually.Get(() => world.OkMx.Messages.Where(m => m.Text.Contains($"X-ActorMta-Queue-ID: {queueId}", StringComparison.Ordinal)).ToList(), m => m.Count > 0);
+        var report = Assert.Single(reports);
+        Assert.Equal("", report.Sender);
+        Assert.Equal([sender], report.Recipients);
+        Assert.Contains("Content-Type: multipart/report", report.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task mail_from_the_null_sender_is_never_bounced()
     {
         var subject = Unique();
