@@ -50,6 +50,15 @@ public static partial class Log
     [LoggerMessage(2101, LogLevel.Warning, "MX host {Host} is an alias (CNAME), which RFC 2181 §10.3 forbids; followed anyway")]
     public static partial void MxIsAlias(this ILogger logger, string host);
 
+    [LoggerMessage(2200, LogLevel.Warning, "route {Destination}: concurrency {Before} -> {After} after: {Error}")]
+    public static partial void RouteThrottled(this ILogger logger, string destination, int before, int after, string error);
+
+    [LoggerMessage(2201, LogLevel.Warning, "route {Destination}: suspended until {Until:u}: {Reason}")]
+    public static partial void RouteSuspended(this ILogger logger, string destination, DateTimeOffset until, string reason);
+
+    [LoggerMessage(2202, LogLevel.Information, "route {Destination}: resumed")]
+    public static partial void RouteResumed(this ILogger logger, string destination);
+
     [LoggerMessage(3000, LogLevel.Information, "queue scheduler started: {Released} message(s) from before the restart are due now")]
     public static partial void SchedulerStarted(this ILogger logger, int released);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Configuration.Hocon;
 using ActorMta.Queue;
+using ActorMta.Routing;
 
 namespace ActorMta.Config;
 
@@ -14,6 +15,7 @@ public sealed record ActorMtaSettings
     public required QueueSettings Queue { get; init; }
     public required ClusterSettings Cluster { get; init; }
     public required DeliverySettings Delivery { get; init; }
+    public required RoutingSettings Routing { get; init; }
 
     public string QueueDatabasePath => Path.Combine(DataDirectory, "queue.db");
     public string JournalDatabasePath => Path.Combine(DataDirectory, "journal.db");
@@ -40,6 +42,7 @@ public sealed record ActorMtaSettings
         var smtp = mta.GetConfig("smtp");
         var queue = mta.GetConfig("queue");
         var cluster = mta.GetConfig("cluster");
+        var delivery = ReadDelivery(mta.GetConfig("delivery"), queue);
         return new ActorMtaSettings
         {
             Hostname = hostname,
@@ -68,8 +71,60 @@ public sealed record ActorMtaSettings
                 Port = cluster.GetInt("port", 0),
                 SeedNodes = [.. cluster.GetStringList("seed-nodes") ?? []],
             },
-            Delivery = ReadDelivery(mta.GetConfig("delivery"), queue),
+            Delivery = delivery,
+            Routing = ReadRouting(mta.GetConfig("routing"), delivery),
         };
+    }
+
+    static RoutingSettings ReadRouting(Akka.Configuration.Config? routing, DeliverySettings delivery)
+    {
+        routing ??= Akka.Configuration.Config.Empty;
+        var routeBy = routing.GetString("route-by", "domain") switch
+        {
+            "domain" => RouteBy.Domain,
+            "mx-site" => RouteBy.MxSite,
+            var other => throw new SettingsException($"actormta.routing.route-by \"{other}\" is neither domain nor mx-site"),
+        };
+        var defaults = ReadLimits(routing, null, "actormta.routing", delivery);
+        var destinations = new Dictionary<string, RouteLimits>(StringComparer.Ordinal);
+        if (routing.GetValue("destinations") is { } value && value.IsObject())
+        {
+            foreach (var (name, body) in value.GetObject().Items)
+                destinations[DestinationKeys.Normalize(name)] = ReadLimits(body.ToConfig(), defaults, $"actormta.routing.destinations.\"{name}\"", delivery);
+        }
+        var queueTimeout = routing.GetTimeSpan("queue-timeout", TimeSpan.FromMinutes(10));
+        if (queueTimeout <= TimeSpan.Zero)
+            throw new SettingsException("actormta.routing.queue-timeout must be positive");
+        return new RoutingSettings { RouteBy = routeBy, QueueTimeout = queueTimeout, Default = defaults, Destinations = destinations };
+    }
+
+    /// <param name="inherited">The defaults an override falls back to; null for the defaults themselves.</param>
+    static RouteLimits ReadLimits(Akka.Configuration.Config c, RouteLimits? inherited, string key, DeliverySettings delivery)
+    {
+        var maxConnections = c.GetInt("max-connections", inherited?.MaxConnections ?? 20);
+        var limits = new RouteLimits(
+            maxConnections,
+            Math.Min(c.GetInt("initial-connections", inherited?.InitialConnections ?? 5), maxConnections),
+            c.GetInt("max-messages-per-connection", inherited?.MaxMessagesPerConnection ?? 100),
+            c.GetInt("max-recipients-per-transaction", inherited?.MaxRecipientsPerTransaction ?? 100),
+            c.GetInt("max-messages-per-minute", inherited?.MaxMessagesPerMinute ?? 0),
+            c.GetInt("max-messages-per-hour", inherited?.MaxMessagesPerHour ?? 0),
+            c.GetTimeSpan("connect-timeout", inherited?.ConnectTimeout ?? delivery.ConnectTimeout),
+            c.GetTimeSpan("command-timeout", inherited?.CommandTimeout ?? delivery.CommandTimeout),
+            c.GetTimeSpan("idle-timeout", inherited?.IdleTimeout ?? TimeSpan.FromSeconds(5)),
+            c.GetTimeSpan("failure-pause", inherited?.FailurePause ?? TimeSpan.FromSeconds(10)),
+            c.GetInt("suspend-after-failures", inherited?.SuspendAfterFailures ?? 5),
+            c.GetTimeSpan("suspend-for", inherited?.SuspendFor ?? TimeSpan.FromMinutes(5)));
+        if (limits.MaxConnections < 1 || limits.InitialConnections < 1 || limits.MaxMessagesPerConnection < 1 || limits.MaxRecipientsPerTransaction < 1)
+            throw new SettingsException($"{key}: max-connections, initial-connections, max-messages-per-connection and max-recipients-per-transaction must be at least 1");
+        if (limits.MaxMessagesPerMinute < 0 || limits.MaxMessagesPerHour < 0 || limits.SuspendAfterFailures < 0)
+            throw new SettingsException($"{key}: max-messages-per-minute, max-messages-per-hour and suspend-after-failures must not be negative (0 turns them off)");
+        if (limits.ConnectTimeout <= TimeSpan.Zero || limits.CommandTimeout <= TimeSpan.Zero || limits.IdleTimeout < TimeSpan.Zero
+            || limits.FailurePause < TimeSpan.Zero || limits.SuspendFor <= TimeSpan.Zero)
+        {
+            throw new SettingsException($"{key}: connect-timeout, command-timeout and suspend-for must be positive, idle-timeout and failure-pause not negative");
+        }
+        return limits;
     }
 
     static DeliverySettings ReadDelivery(Akka.Configuration.Config delivery, Akka.Configuration.Config queue)

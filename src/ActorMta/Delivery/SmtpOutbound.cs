@@ -16,16 +16,37 @@ namespace ActorMta.Delivery;
 /// <summary>One remote recipient of an outbound transaction: its index in the message, its address.</summary>
 public sealed record OutboundRecipient(int Index, string Address);
 
+/// <summary>Either an open session to the destination, or why none could be opened.</summary>
+public abstract record OutboundConnection
+{
+    public sealed record Open(OutboundSession Session) : OutboundConnection;
+
+    /// <param name="Permanent">The domain can never receive mail (null MX, NXDOMAIN).</param>
+    /// <param name="Unreachable">Every host refused, timed out or greeted with 4xx: news about the destination, unlike DNS trouble.</param>
+    public sealed record Failed(AttemptReport Report, bool Permanent, bool Unreachable) : OutboundConnection;
+}
+
 /// <summary>
-/// Delivers one message to the recipients of one destination domain: MX hosts in order (or
-/// the smarthost), the next host when a connection fails or the greeting is not 220, and
-/// each recipient's own outcome from the one transaction (some 250, some 4xx, some 5xx).
+/// Outbound SMTP in two steps, so that one session carries many messages: <see cref="ConnectAsync"/>
+/// walks the MX hosts in order (or goes to the smarthost), moving on when a connection fails or
+/// the greeting is not 220, and returns a session that has done EHLO, STARTTLS and AUTH;
+/// <see cref="OutboundSession.SendAsync"/> runs one transaction on it with each recipient's own
+/// outcome (some 250, some 4xx, some 5xx).
 /// </summary>
 public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver resolver)
 {
     DeliverySettings Delivery => settings.Delivery;
 
-    public async Task<IReadOnlyList<DeliveryOutcome>> DeliverAsync(string domain, string sender, IReadOnlyList<OutboundRecipient> recipients, byte[] body, CancellationToken cancellationToken)
+    /// <summary>Whether one session can carry mail for both domains (a router keyed by MX site serves several).</summary>
+    public bool CanShare(string domain, string other)
+    {
+        if (Delivery.Smarthost is not null || string.Equals(domain, other, StringComparison.Ordinal))
+            return true;
+        var (a, b) = (Delivery.For(domain), Delivery.For(other));
+        return a.Port == b.Port && a.RequireTls == b.RequireTls;
+    }
+
+    public async Task<OutboundConnection> ConnectAsync(string domain, TimeSpan connectTimeout, TimeSpan commandTimeout, CancellationToken cancellationToken)
     {
         var destination = Delivery.For(domain);
         IReadOnlyList<MxHost> hosts;
@@ -43,9 +64,9 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
             switch (await resolver.ResolveAsync(domain, cancellationToken).ConfigureAwait(false))
             {
                 case MxRoute.Permanent p:
-                    return All(recipients, i => new DeliveryOutcome.PermanentFailure(i, new AttemptReport(p.Dsn, p.Text, Relay: "none")));
+                    return new OutboundConnection.Failed(new AttemptReport(p.Dsn, p.Text, Relay: "none"), Permanent: true, Unreachable: false);
                 case MxRoute.Temporary t:
-                    return All(recipients, i => new DeliveryOutcome.TemporaryFailure(i, new AttemptReport(t.Dsn, t.Text, Relay: "none")));
+                    return new OutboundConnection.Failed(new AttemptReport(t.Dsn, t.Text, Relay: "none"), Permanent: false, Unreachable: false);
                 case MxRoute.Hosts h:
                     hosts = h.List;
                     break;
@@ -55,32 +76,27 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
             requireTls = destination.RequireTls;
         }
 
-        using var message = MimeMessage.Load(new MemoryStream(body, writable: false), cancellationToken);
         AttemptReport? lastFailure = null;
         foreach (var host in hosts)
         {
             foreach (var address in host.Addresses)
             {
-                var relay = $"{host.Name}[{address}]:{port}";
-                var attempt = await TryHostAsync(host.Name, address, port, relay, requireTls, sender, recipients, message, cancellationToken).ConfigureAwait(false);
-                if (attempt.Outcomes is { } outcomes)
-                    return outcomes;
-                lastFailure = attempt.Failure;
+                var attempt = await TryHostAsync(host.Name, address, port, requireTls, connectTimeout, commandTimeout, cancellationToken).ConfigureAwait(false);
+                if (attempt is OutboundConnection.Open)
+                    return attempt;
+                lastFailure = ((OutboundConnection.Failed)attempt).Report;
             }
         }
-        var failure = lastFailure ?? new AttemptReport("4.4.1", $"no address to connect to for {domain}", Relay: "none");
-        return All(recipients, i => new DeliveryOutcome.TemporaryFailure(i, failure));
+        return new OutboundConnection.Failed(lastFailure ?? new AttemptReport("4.4.1", $"no address to connect to for {domain}", Relay: "none"), Permanent: false, Unreachable: true);
     }
 
-    /// <summary>Either the recipients' outcomes (a transaction took place) or why this host could not be used.</summary>
-    readonly record struct HostAttempt(IReadOnlyList<DeliveryOutcome>? Outcomes, AttemptReport? Failure);
-
-    async Task<HostAttempt> TryHostAsync(string hostName, IPAddress address, int port, string relay, bool requireTls, string sender, IReadOnlyList<OutboundRecipient> recipients, MimeMessage message, CancellationToken cancellationToken)
+    async Task<OutboundConnection> TryHostAsync(string hostName, IPAddress address, int port, bool requireTls, TimeSpan connectTimeout, TimeSpan commandTimeout, CancellationToken cancellationToken)
     {
-        using var client = new TransactionClient(recipients)
+        var relay = $"{hostName}[{address}]:{port}";
+        var client = new TransactionClient(hostName, relay)
         {
             LocalDomain = settings.Hostname,
-            Timeout = (int)Delivery.CommandTimeout.TotalMilliseconds,
+            Timeout = (int)commandTimeout.TotalMilliseconds,
             // Opportunistic TLS (RFC 3207) accepts any certificate: it protects against
             // eavesdropping, not impersonation. Required TLS checks the certificate.
             ServerCertificateValidationCallback = (_, _, _, errors) => !requireTls || errors == SslPolicyErrors.None,
@@ -90,76 +106,35 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
         {
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                connect.CancelAfter(Delivery.ConnectTimeout);
+                connect.CancelAfter(connectTimeout);
                 await socket.ConnectAsync(address, port, connect.Token).ConfigureAwait(false);
             }
             await client.ConnectAsync(socket, hostName, port, requireTls ? SecureSocketOptions.StartTls : SecureSocketOptions.StartTlsWhenAvailable, cancellationToken).ConfigureAwait(false);
             if (Delivery.Smarthost is { Username: { } user, Password: var password })
                 await client.AuthenticateAsync(user, password ?? "", cancellationToken).ConfigureAwait(false);
+            return new OutboundConnection.Open(new OutboundSession(client));
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or SmtpProtocolException or SslHandshakeException or SmtpCommandException or AuthenticationException or NotSupportedException)
         {
+            client.Dispose();
             socket.Dispose();
             if (cancellationToken.IsCancellationRequested)
                 throw;
             var reply = e is SmtpCommandException command ? $"{(int)command.StatusCode} {command.Message}" : null;
-            return new HostAttempt(null, new AttemptReport(StatusOf(reply, '4', "4.4.1"), $"connect to {relay}: {Describe(e)}", hostName, relay, reply));
-        }
-
-        try
-        {
-            var reply = await client.SendAsync(FormatOptions.Default, message, Mailbox(sender), recipients.Select(r => Mailbox(r.Address)), cancellationToken).ConfigureAwait(false);
-            var accepted = new AttemptReport(StatusOf("250 " + reply, '2', "2.0.0"), $"{hostName} said: 250 {reply}", hostName, relay, "250 " + reply);
-            return new HostAttempt(client.Outcomes(accepted), null);
-        }
-        catch (NoRecipientAccepted)
-        {
-            return new HostAttempt(client.Outcomes(null), null);
-        }
-        catch (SmtpCommandException e)
-        {
-            // MAIL or DATA refused: the reply applies to every recipient not already refused.
-            var reply = $"{(int)e.StatusCode} {e.Message}";
-            var report = new AttemptReport(StatusOf(reply, (char)('0' + (int)e.StatusCode / 100), "4.0.0"), $"{hostName} said: {reply} (in reply to {Stage(e)})", hostName, relay, reply);
-            return new HostAttempt(client.Outcomes(report), null);
-        }
-        catch (NotSupportedException e)
-        {
-            // RFC 6531 §3.2: the message needs SMTPUTF8 and the server lacks it.
-            var report = new AttemptReport("5.6.7", $"{hostName} cannot take this message: {e.Message}", hostName, relay);
-            return new HostAttempt(All(recipients, i => new DeliveryOutcome.PermanentFailure(i, report)), null);
-        }
-        catch (Exception e) when (e is IOException or SocketException or SmtpProtocolException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            var report = new AttemptReport("4.4.2", $"lost connection with {relay} while sending: {Describe(e)}", hostName, relay);
-            return new HostAttempt(All(recipients, i => new DeliveryOutcome.TemporaryFailure(i, report)), null);
-        }
-        finally
-        {
-            if (client.IsConnected)
-            {
-                try
-                {
-                    await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is IOException or SmtpProtocolException or SocketException or SmtpCommandException)
-                {
-                    // QUIT is a courtesy; the outcome is already known.
-                }
-            }
+            return new OutboundConnection.Failed(new AttemptReport(StatusOf(reply, '4', "4.4.1"), $"connect to {relay}: {Describe(e)}", hostName, relay, reply), Permanent: false, Unreachable: true);
         }
     }
 
-    static string Stage(SmtpCommandException e) => e.ErrorCode switch
+    internal static string Stage(SmtpCommandException e) => e.ErrorCode switch
     {
         SmtpErrorCode.SenderNotAccepted => "MAIL FROM command",
         SmtpErrorCode.MessageNotAccepted => "end of DATA command",
         _ => "SMTP command",
     };
 
-    static MailboxAddress Mailbox(string address) => new("", address);
+    internal static MailboxAddress Mailbox(string address) => new("", address);
 
-    static string Describe(Exception e) => e switch
+    internal static string Describe(Exception e) => e switch
     {
         SocketException s => s.SocketErrorCode.ToString(),
         OperationCanceledException => "timed out",
@@ -168,7 +143,7 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
     };
 
     /// <summary>The enhanced status code (RFC 3463) in a reply, else one from its class.</summary>
-    static string StatusOf(string? reply, char replyClass, string fallback)
+    internal static string StatusOf(string? reply, char replyClass, string fallback)
     {
         if (reply is not null && EnhancedCode().Match(reply) is { Success: true } match && match.Value[0] == replyClass)
             return match.Value;
@@ -178,38 +153,45 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
     [GeneratedRegex(@"(?<=^\d{3}[ -])[245]\.\d{1,3}\.\d{1,3}")]
     private static partial Regex EnhancedCode();
 
-    static List<DeliveryOutcome> All(IReadOnlyList<OutboundRecipient> recipients, Func<int, DeliveryOutcome> outcome) =>
+    internal static List<DeliveryOutcome> All(IReadOnlyList<OutboundRecipient> recipients, Func<int, DeliveryOutcome> outcome) =>
         recipients.Select(r => outcome(r.Index)).ToList();
 
-    sealed class NoRecipientAccepted : Exception;
 
     /// <summary>Collects each recipient's RCPT reply instead of giving up at the first refusal.</summary>
-    sealed class TransactionClient(IReadOnlyList<OutboundRecipient> recipients) : SmtpClient
+    internal sealed class TransactionClient(string host, string relay) : SmtpClient
     {
         readonly Dictionary<string, (SmtpStatusCode Code, string Text)> _refused = new(StringComparer.OrdinalIgnoreCase);
-        string _host = "";
-        string _relay = "";
+        IReadOnlyList<OutboundRecipient> _recipients = [];
 
-        public new async Task ConnectAsync(Socket socket, string host, int port, SecureSocketOptions options, CancellationToken cancellationToken)
+        public string Host => host;
+        public string Relay => relay;
+
+        /// <summary>The server refused every recipient at RCPT; MailKit then resets the transaction with RSET.</summary>
+        public bool NoneAccepted { get; private set; }
+
+        /// <summary>A 421 (RFC 5321 §3.8: the server is closing the channel) to a recipient.</summary>
+        public bool Throttled => _refused.Values.Any(r => r.Code == SmtpStatusCode.ServiceNotAvailable);
+
+        public void Begin(IReadOnlyList<OutboundRecipient> recipients)
         {
-            _host = host;
-            _relay = $"{host}[{((IPEndPoint)socket.RemoteEndPoint!).Address}]:{port}";
-            await base.ConnectAsync(socket, host, port, options, cancellationToken).ConfigureAwait(false);
+            _recipients = recipients;
+            _refused.Clear();
+            NoneAccepted = false;
         }
 
         protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, MailKit.Net.Smtp.SmtpResponse response) =>
             _refused[mailbox.Address] = (response.StatusCode, response.Response);
 
-        protected override void OnNoRecipientsAccepted(MimeMessage message) => throw new NoRecipientAccepted();
+        protected override void OnNoRecipientsAccepted(MimeMessage message) => NoneAccepted = true;
 
         /// <param name="others">What happened to the recipients the server did not refuse at RCPT; null when it refused them all.</param>
-        public List<DeliveryOutcome> Outcomes(AttemptReport? others) => recipients.Select(r =>
+        public List<DeliveryOutcome> Outcomes(AttemptReport? others) => _recipients.Select(r =>
         {
             if (_refused.TryGetValue(r.Address, out var refusal))
             {
                 var reply = $"{(int)refusal.Code} {refusal.Text}";
                 var code = (int)refusal.Code;
-                var report = new AttemptReport(StatusOf(reply, (char)('0' + code / 100), "5.0.0"), $"host {_host} said: {reply} (in reply to RCPT TO command)", _host, _relay, reply);
+                var report = new AttemptReport(StatusOf(reply, (char)('0' + code / 100), "5.0.0"), $"host {host} said: {reply} (in reply to RCPT TO command)", host, relay, reply);
                 return code >= 500 ? new DeliveryOutcome.PermanentFailure(r.Index, report) : (DeliveryOutcome)new DeliveryOutcome.TemporaryFailure(r.Index, report);
             }
             var outcome = others!;
@@ -220,5 +202,89 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
                 _ => (DeliveryOutcome)new DeliveryOutcome.TemporaryFailure(r.Index, outcome),
             };
         }).ToList();
+    }
+}
+
+/// <summary>Each recipient's outcome of one transaction.</summary>
+/// <param name="Throttled">The server answered 421 or the connection broke: the destination wants fewer sessions.</param>
+public sealed record TransactionResult(IReadOnlyList<DeliveryOutcome> Outcomes, bool Throttled);
+
+/// <summary>
+/// An SMTP session past EHLO (and STARTTLS, AUTH) that carries one transaction after another;
+/// MailKit resets a failed transaction with RSET, so the next one starts clean.
+/// </summary>
+public sealed class OutboundSession : IAsyncDisposable
+{
+    readonly SmtpOutbound.TransactionClient _client;
+    bool _closing;
+
+    internal OutboundSession(SmtpOutbound.TransactionClient client)
+    {
+        _client = client;
+    }
+
+    /// <summary>host[address]:port, as the log shows it.</summary>
+    public string Relay => _client.Relay;
+
+    /// <summary>Whether another transaction may use this session.</summary>
+    public bool IsOpen => _client.IsConnected && !_closing;
+
+    public async Task<TransactionResult> SendAsync(string sender, IReadOnlyList<OutboundRecipient> recipients, byte[] body, CancellationToken cancellationToken)
+    {
+        var (host, relay) = (_client.Host, _client.Relay);
+        _client.Begin(recipients);
+        try
+        {
+            using var message = MimeMessage.Load(new MemoryStream(body, writable: false), cancellationToken);
+            var reply = await _client.SendAsync(FormatOptions.Default, message, SmtpOutbound.Mailbox(sender), recipients.Select(r => SmtpOutbound.Mailbox(r.Address)), cancellationToken).ConfigureAwait(false);
+            var accepted = new AttemptReport(SmtpOutbound.StatusOf("250 " + reply, '2', "2.0.0"), $"{host} said: 250 {reply}", host, relay, "250 " + reply);
+            return Finish(_client.Outcomes(accepted), _client.Throttled);
+        }
+        catch (SmtpCommandException) when (_client.NoneAccepted)
+        {
+            return Finish(_client.Outcomes(null), _client.Throttled);
+        }
+        catch (SmtpCommandException e)
+        {
+            // MAIL or DATA refused: the reply applies to every recipient not already refused.
+            var reply = $"{(int)e.StatusCode} {e.Message}";
+            var report = new AttemptReport(SmtpOutbound.StatusOf(reply, (char)('0' + (int)e.StatusCode / 100), "4.0.0"), $"{host} said: {reply} (in reply to {SmtpOutbound.Stage(e)})", host, relay, reply);
+            return Finish(_client.Outcomes(report), _client.Throttled || e.StatusCode == SmtpStatusCode.ServiceNotAvailable);
+        }
+        catch (NotSupportedException e)
+        {
+            // RFC 6531 §3.2: the message needs SMTPUTF8 and the server lacks it.
+            var report = new AttemptReport("5.6.7", $"{host} cannot take this message: {e.Message}", host, relay);
+            return Finish(SmtpOutbound.All(recipients, i => new DeliveryOutcome.PermanentFailure(i, report)), throttled: false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or SmtpProtocolException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var report = new AttemptReport("4.4.2", $"lost connection with {relay} while sending: {SmtpOutbound.Describe(e)}", host, relay);
+            return Finish(SmtpOutbound.All(recipients, i => new DeliveryOutcome.TemporaryFailure(i, report)), throttled: true);
+        }
+    }
+
+    /// <summary>After a 421 the server is closing the channel: no further transaction on it.</summary>
+    TransactionResult Finish(IReadOnlyList<DeliveryOutcome> outcomes, bool throttled)
+    {
+        _closing |= throttled;
+        return new TransactionResult(outcomes, throttled);
+    }
+
+    /// <summary>QUIT, as a courtesy; the outcomes are already known.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _closing = true;
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await _client.DisconnectAsync(quit: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SmtpProtocolException or SocketException or SmtpCommandException or OperationCanceledException)
+            {
+            }
+        }
+        _client.Dispose();
     }
 }

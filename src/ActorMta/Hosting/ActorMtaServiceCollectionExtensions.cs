@@ -11,6 +11,7 @@ using ActorMta.Edge;
 using ActorMta.Persistence;
 using ActorMta.Protocol;
 using ActorMta.Queue;
+using ActorMta.Routing;
 using LinqToDB;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,7 +23,7 @@ public static class ActorMtaServiceCollectionExtensions
 {
     /// <summary>
     /// One complete node: the SMTP edge, the message shard region on a persistent journal,
-    /// the queue scheduler and local delivery.
+    /// the destination routers' shard region, the queue scheduler and local delivery.
     /// </summary>
     /// <param name="config">The merged configuration (<see cref="ActorMtaConfiguration.Load"/>); its akka section configures the actor system.</param>
     public static IServiceCollection AddActorMta(this IServiceCollection services, ActorMtaSettings settings, Akka.Configuration.Config config)
@@ -39,6 +40,7 @@ public static class ActorMtaServiceCollectionExtensions
         services.AddSingleton(_ => MxResolver.CreateClient(settings.Delivery.DnsServer, settings.Delivery.DnsTimeout));
         services.AddSingleton<MxResolver>();
         services.AddSingleton<SmtpOutbound>();
+        services.AddSingleton<DestinationKeys>();
         services.AddSingleton(new LmtpDelivery(settings.Hostname, settings.Delivery.CommandTimeout));
         services.AddSingleton<MessageInjector>();
         services.AddSingleton(new DsnBuilder(settings.Hostname));
@@ -55,13 +57,19 @@ public static class ActorMtaServiceCollectionExtensions
                 settings,
                 store,
                 provider.GetRequiredService<MaildirDelivery>(),
-                provider.GetRequiredService<SmtpOutbound>(),
+                provider.GetRequiredService<DestinationKeys>(),
                 provider.GetRequiredService<LmtpDelivery>(),
                 provider.GetRequiredService<DsnBuilder>(),
                 provider.GetRequiredService<MessageInjector>(),
                 provider.GetRequiredService<QueuePolicy>(),
                 clock,
                 loggers.CreateLogger("ActorMta.Queue"));
+            var routerContext = new DomainRouterContext(
+                settings.Routing,
+                provider.GetRequiredService<SmtpOutbound>(),
+                store,
+                clock,
+                loggers.CreateLogger("ActorMta.Routing"));
 
             SqliteFiles.EnableWriteAheadLog(settings.JournalDatabasePath);
             builder
@@ -94,6 +102,18 @@ public static class ActorMtaServiceCollectionExtensions
                         RememberEntities = false,
                         StateStoreMode = StateStoreMode.DData,
                         PassivateIdleEntityAfter = TimeSpan.FromMinutes(2),
+                        Role = "worker",
+                    })
+                .WithShardRegion<RouteRegion>(
+                    "route",
+                    (system, _) => destination => DomainRouter.Props(destination, routerContext, ClusterSharding.Get(system).ShardRegion("message")),
+                    new RouteShardExtractor(),
+                    new ShardOptions
+                    {
+                        RememberEntities = false,
+                        StateStoreMode = StateStoreMode.DData,
+                        // A router stops itself once it has nothing queued, open or suspended.
+                        ShouldPassivateIdleEntities = false,
                         Role = "worker",
                     })
                 .WithActors((system, registry) =>

@@ -31,6 +31,12 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(NoticeSent)] = "msg.notice.v1",
         [typeof(MessageAbandoned)] = "msg.abandoned.v1",
         [typeof(MessageCompleted)] = "msg.completed.v1",
+        [typeof(DeliverVia)] = "route.deliver.v1",
+        [typeof(RouteAttemptFinished)] = "route.finished.v1",
+        [typeof(GetRouteState)] = "route.get-state.v1",
+        [typeof(SuspendRoute)] = "route.suspend.v1",
+        [typeof(ResumeRoute)] = "route.resume.v1",
+        [typeof(RouteState)] = "route.state.v1",
     };
 
     static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(p => p.Value, p => p.Key);

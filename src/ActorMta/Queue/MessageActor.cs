@@ -5,6 +5,7 @@ using ActorMta.Config;
 using ActorMta.Delivery;
 using ActorMta.Persistence;
 using ActorMta.Protocol;
+using ActorMta.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace ActorMta.Queue;
@@ -17,7 +18,7 @@ public sealed record MessageActorContext(
     ActorMtaSettings Settings,
     QueueStore Store,
     MaildirDelivery Maildir,
-    SmtpOutbound Outbound,
+    DestinationKeys Keys,
     LmtpDelivery Lmtp,
     DsnBuilder Notices,
     MessageInjector Injector,
@@ -29,13 +30,17 @@ public sealed record MessageActorContext(
 /// One e-mail in the queue: an event-sourced sharded entity that owns the message's
 /// recipients, their outcomes, its retry schedule and the notices it owes its sender. It
 /// answers the edge only once the acceptance is durable, and stops for good once every
-/// recipient is final and every notice sent.
+/// recipient is final and every notice sent. Remote recipients are handed to their
+/// destination's router; local ones are delivered from here.
 /// </summary>
-public sealed class MessageActor : ReceivePersistentActor
+public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 {
     readonly MessageActorContext _context;
     readonly string _queueId;
     readonly HashSet<int> _inFlight = [];
+
+    /// <summary>Recipients handed to a router and not yet reported, by attempt id.</summary>
+    readonly Dictionary<string, HashSet<int>> _handedOver = new(StringComparer.Ordinal);
     MessageState _state = MessageState.Empty;
     bool _recovered;
     bool _notifying;
@@ -54,7 +59,9 @@ public sealed class MessageActor : ReceivePersistentActor
         Command<AcceptMessage>(OnAccept);
         Command<WakeMessage>(_ => OnWake());
         Command<AbandonMessage>(_ => OnAbandon());
-        Command<AttemptFinished>(OnAttemptFinished);
+        Command<AttemptFinished>(finished => Record(finished.Outcomes, finished.Recipients));
+        Command<RouteAttemptFinished>(OnRouteAttemptFinished);
+        Command<RouterSilent>(OnRouterSilent);
         Command<NoticeQueued>(OnNoticeQueued);
         Command<Settled>(_ => Stop());
         Command<OrphanChecked>(OnOrphanChecked);
@@ -63,6 +70,8 @@ public sealed class MessageActor : ReceivePersistentActor
     }
 
     public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string queueId, MessageActorContext context) =>
         Akka.Actor.Props.Create(() => new MessageActor(queueId, context));
@@ -169,7 +178,12 @@ public sealed class MessageActor : ReceivePersistentActor
         {
             var due = _state.DueRecipients(Now).Where(i => !_inFlight.Contains(i)).ToList();
             foreach (var group in due.GroupBy(i => RouteOf(_state.Recipients[i].Address)))
-                Attempt(group.Key, [.. group]);
+            {
+                if (group.Key.Kind == RouteKind.Smtp)
+                    HandOver(group.Key.Target, [.. group]);
+                else
+                    Attempt(group.Key, [.. group]);
+            }
         }
         Settle();
     }
@@ -178,6 +192,59 @@ public sealed class MessageActor : ReceivePersistentActor
         recipient.Remote ? new Route(RouteKind.Smtp, recipient.Domain)
         : _context.Settings.Recipients.LmtpFor(recipient.Domain) is { } lmtp ? new Route(RouteKind.Lmtp, lmtp)
         : new Route(RouteKind.Maildir, "");
+
+    /// <summary>
+    /// Remote recipients go to their destination's router, perhaps on another node. Its report
+    /// comes back through the message region; if none comes in time the attempt counts as a
+    /// temporary failure, so nothing waits forever on a router that died or moved.
+    /// </summary>
+    void HandOver(string domain, IReadOnlyList<int> recipients)
+    {
+        var attemptId = Guid.NewGuid().ToString("N");
+        var routing = _context.Settings.Routing;
+        _inFlight.UnionWith(recipients);
+        _handedOver[attemptId] = [.. recipients];
+        Timers.StartSingleTimer(attemptId, new RouterSilent(attemptId, domain), routing.ReplyTimeout);
+        var request = new DeliverVia("", _queueId, attemptId, _state.Sender, domain,
+            [.. recipients.Select(i => new OutboundRecipient(i, _state.Recipients[i].Address.Mailbox))], Now + routing.QueueTimeout);
+        var routes = ClusterSharding.Get(Context.System).ShardRegion("route");
+        _context.Keys.ForDomainAsync(domain, CancellationToken.None).ContinueWith(
+            key => routes.Tell(request with { Destination = key.IsCompletedSuccessfully ? key.Result : MailAddress.NormalizeDomain(domain) }),
+            TaskScheduler.Default);
+    }
+
+    void OnRouteAttemptFinished(RouteAttemptFinished finished)
+    {
+        if (_handedOver.TryGetValue(finished.AttemptId, out var waiting))
+        {
+            // A router reports each transaction on its own, so one hand-over may have several reports.
+            var outcomes = finished.Outcomes.Where(o => waiting.Remove(o.Index)).ToList();
+            if (waiting.Count == 0)
+            {
+                _handedOver.Remove(finished.AttemptId);
+                Timers.Cancel(finished.AttemptId);
+            }
+            Record(outcomes, [.. outcomes.Select(o => o.Index)]);
+            return;
+        }
+        // A report this actor no longer waits for (the wait timed out, or an earlier
+        // incarnation handed the recipients over): a delivery or a refusal is still a fact.
+        if (!_state.IsAccepted || _state.Completed)
+            return;
+        var facts = finished.Outcomes
+            .Where(o => o is not DeliveryOutcome.TemporaryFailure && o.Index < _state.Recipients.Length && !_state.Recipients[o.Index].IsFinal && !_inFlight.Contains(o.Index))
+            .ToList();
+        if (facts.Count > 0)
+            Record(facts, []);
+    }
+
+    void OnRouterSilent(RouterSilent silent)
+    {
+        if (!_handedOver.Remove(silent.AttemptId, out var waiting))
+            return;
+        var report = new AttemptReport("4.4.0", $"no report from the router of {silent.Domain} within {_context.Settings.Routing.ReplyTimeout}; will retry", Relay: "none");
+        Record([.. waiting.Select(i => new DeliveryOutcome.TemporaryFailure(i, report))], [.. waiting]);
+    }
 
     void Attempt(Route route, IReadOnlyList<int> recipients)
     {
@@ -197,7 +264,6 @@ public sealed class MessageActor : ReceivePersistentActor
             var addresses = recipients.Select(i => new OutboundRecipient(i, state.Recipients[i].Address.Mailbox)).ToList();
             var outcomes = route.Kind switch
             {
-                RouteKind.Smtp => await context.Outbound.DeliverAsync(route.Target, state.Sender, addresses, body, CancellationToken.None).ConfigureAwait(false),
                 RouteKind.Lmtp => await context.Lmtp.DeliverAsync(route.Target, state.Sender, addresses, WithReturnPath(state, body), CancellationToken.None).ConfigureAwait(false),
                 _ => DeliverLocally(state, recipients, body, checkExisting, context),
             };
@@ -229,10 +295,11 @@ public sealed class MessageActor : ReceivePersistentActor
         return outcomes;
     }
 
-    void OnAttemptFinished(AttemptFinished finished)
+    /// <param name="finished">The recipients whose attempt is over (with or without an outcome).</param>
+    void Record(IReadOnlyList<DeliveryOutcome> outcomes, IReadOnlyList<int> finished)
     {
         var now = Now;
-        var events = finished.Outcomes.Select(o => _state.Record(o, now, _context.Policy)).ToList();
+        var events = outcomes.Select(o => _state.Record(o, now, _context.Policy)).ToList();
         PersistAll(events, e =>
         {
             _state = _state.Apply(e);
@@ -240,7 +307,7 @@ public sealed class MessageActor : ReceivePersistentActor
         });
         DeferAsync(0, _ =>
         {
-            _inFlight.ExceptWith(finished.Recipients);
+            _inFlight.ExceptWith(finished);
             Settle();
         });
     }
@@ -367,6 +434,9 @@ public sealed class MessageActor : ReceivePersistentActor
     sealed record Route(RouteKind Kind, string Target);
 
     sealed record AttemptFinished(IReadOnlyList<int> Recipients, IReadOnlyList<DeliveryOutcome> Outcomes);
+
+    /// <summary>The router has not reported on a hand-over in time.</summary>
+    sealed record RouterSilent(string AttemptId, string Domain);
 
     sealed record NoticeQueued(NoticeDue Notice);
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 using ActorMta.Config;
 using ActorMta.Protocol;
 
@@ -21,7 +22,11 @@ public sealed record RecipientState(RecipientAddress Address, RecipientStatus St
         Status == RecipientStatus.Pending || (Status == RecipientStatus.Deferred && NextAttemptAt <= now);
 }
 
-/// <summary>The outcome of one delivery attempt to one recipient.</summary>
+/// <summary>The outcome of one delivery attempt to one recipient; routers send them across nodes.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "outcome")]
+[JsonDerivedType(typeof(Delivered), "delivered")]
+[JsonDerivedType(typeof(TemporaryFailure), "temporary")]
+[JsonDerivedType(typeof(PermanentFailure), "permanent")]
 public abstract record DeliveryOutcome(int Index, AttemptReport Report)
 {
     public sealed record Delivered(int Index, AttemptReport Report) : DeliveryOutcome(Index, Report);

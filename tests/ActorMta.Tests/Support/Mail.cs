@@ -29,4 +29,15 @@ public static class Mail
 
     public static Task<string> SendAsync(int port, string from, string to, string subject) =>
         SendAsync(port, Message(from, [to], subject));
+
+    /// <summary>Submits many messages over a few client connections at once, as a busy site would.</summary>
+    public static Task SendManyAsync(int port, IReadOnlyList<MimeMessage> messages, int connections = 4) =>
+        Task.WhenAll(Enumerable.Range(0, connections).Select(async c =>
+        {
+            using var client = new SmtpClient();
+            await client.ConnectAsync("127.0.0.1", port, MailKit.Security.SecureSocketOptions.None);
+            for (var i = c; i < messages.Count; i += connections)
+                await client.SendAsync(messages[i]);
+            await client.DisconnectAsync(true);
+        }));
 }

@@ -1,8 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Hosting;
 using ActorMta.Config;
 using ActorMta.Edge;
 using ActorMta.Hosting;
+using ActorMta.Protocol;
+using ActorMta.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -55,6 +59,10 @@ public sealed class MtaServer : IAsyncDisposable
         await host.Services.GetRequiredService<SmtpEdge>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
         return new MtaServer(host, settings, port, own);
     }
+
+    /// <summary>Asks a destination's router through the registry, as operator tools do until the management API exists.</summary>
+    public Task<RouteState> AskRouterAsync(IRouteCommand query) =>
+        Services.GetRequiredService<IRequiredActor<RouteRegion>>().ActorRef.Ask<RouteState>(query, TimeSpan.FromSeconds(10));
 
     public string MaildirNew(string mailbox)
     {

@@ -14,18 +14,24 @@ namespace ActorMta.Tests.Support;
 public sealed record Delivered(string Sender, IReadOnlyList<string> Recipients, byte[] Content, string? User)
 {
     public string Text => System.Text.Encoding.UTF8.GetString(Content);
+
+    public DateTimeOffset At { get; } = DateTimeOffset.UtcNow;
 }
 
 /// <summary>
 /// A real SMTP server on a loopback address that answers what the test scripts: a reply per
-/// recipient, a reply at the end of DATA, a 4xx greeting. It records what it accepted.
+/// recipient, a reply at the end of DATA, a 4xx greeting. It records what it accepted and
+/// counts its sessions: how many, and how many at once.
 /// </summary>
 public sealed class ScriptedReceiver : IAsyncDisposable
 {
     readonly CancellationTokenSource _stop = new();
     readonly ConcurrentDictionary<string, int> _asked = new(StringComparer.OrdinalIgnoreCase);
+    readonly ConcurrentDictionary<ISessionContext, bool> _open = new();
     Task _running = Task.CompletedTask;
     int _dataCount;
+    int _sessions;
+    int _maxConcurrentSessions;
 
     ScriptedReceiver(IPEndPoint endpoint)
     {
@@ -43,6 +49,15 @@ public sealed class ScriptedReceiver : IAsyncDisposable
 
     /// <summary>Set to a full greeting line ("421 busy") to turn clients away.</summary>
     public string? Greeting { get; set; }
+
+    /// <summary>How long the end of DATA takes, so that sessions overlap as at a real, busy receiver.</summary>
+    public TimeSpan DataDelay { get; set; }
+
+    /// <summary>SMTP sessions opened so far.</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
+
+    /// <summary>The most sessions open at one time: from connection to QUIT (or to the end of the connection without one).</summary>
+    public int MaxConcurrentSessions => Volatile.Read(ref _maxConcurrentSessions);
 
     /// <param name="credentials">Non-null: AUTH is offered without TLS and required; only this user and password pass.</param>
     public static async Task<ScriptedReceiver> StartAsync(IPAddress address, int port, (string User, string Password)? credentials = null)
@@ -63,10 +78,34 @@ public sealed class ScriptedReceiver : IAsyncDisposable
         services.Add(new Store(receiver));
         if (credentials is { } c)
             services.Add(new DelegatingUserAuthenticator((user, password) => user == c.User && password == c.Password));
-        receiver._running = new SmtpServer.SmtpServer(options, services).StartAsync(receiver._stop.Token);
+        var server = new SmtpServer.SmtpServer(options, services);
+        server.SessionCreated += (_, e) => receiver.SessionStarted(e.Context);
+        server.SessionCompleted += (_, e) => receiver.SessionEnded(e.Context);
+        server.SessionFaulted += (_, e) => receiver.SessionEnded(e.Context);
+        server.SessionCancelled += (_, e) => receiver.SessionEnded(e.Context);
+        receiver._running = server.StartAsync(receiver._stop.Token);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         return receiver;
     }
+
+    void SessionStarted(ISessionContext context)
+    {
+        Interlocked.Increment(ref _sessions);
+        _open[context] = true;
+        var open = _open.Count;
+        int max;
+        while (open > (max = Volatile.Read(ref _maxConcurrentSessions)) && Interlocked.CompareExchange(ref _maxConcurrentSessions, open, max) != max)
+        {
+        }
+        // The session ends for the client once it has the reply to QUIT, a moment before the server's own end.
+        context.CommandExecuting += (_, e) =>
+        {
+            if (e.Command is QuitCommand)
+                SessionEnded(context);
+        };
+    }
+
+    void SessionEnded(ISessionContext context) => _open.TryRemove(context, out _);
 
     public async ValueTask DisposeAsync()
     {
@@ -97,15 +136,18 @@ public sealed class ScriptedReceiver : IAsyncDisposable
 
     sealed class Store(ScriptedReceiver receiver) : IMessageStore
     {
-        public Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
+            var content = buffer.ToArray();
+            if (receiver.DataDelay > TimeSpan.Zero)
+                await Task.Delay(receiver.DataDelay, cancellationToken);
             var count = Interlocked.Increment(ref receiver._dataCount) - 1;
             if (receiver.DataReply(count) is { } reply)
-                return Task.FromResult(reply);
+                return reply;
             var from = string.IsNullOrEmpty(transaction.From?.User) ? "" : transaction.From.AsAddress();
             var user = context.Authentication.IsAuthenticated ? context.Authentication.User : null;
-            receiver.Messages.Enqueue(new Delivered(from, [.. transaction.To.Select(t => t.AsAddress())], buffer.ToArray(), user));
-            return Task.FromResult(new SmtpResponse(SmtpReplyCode.Ok, "2.0.0 Ok: queued"));
+            receiver.Messages.Enqueue(new Delivered(from, [.. transaction.To.Select(t => t.AsAddress())], content, user));
+            return new SmtpResponse(SmtpReplyCode.Ok, "2.0.0 Ok: queued");
         }
     }
 }
