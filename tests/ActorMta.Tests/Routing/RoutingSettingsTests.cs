@@ -1,17 +1,12 @@
-using Akka.Actor;
 using ActorMta.Config;
-using ActorMta.Delivery;
 using ActorMta.Dns;
-using ActorMta.Persistence;
-using ActorMta.Protocol;
-using ActorMta.Queue;
 using ActorMta.Routing;
 using ActorMta.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ActorMta.Tests.Routing;
 
-/// <summary>The routing section of the configuration, destination keys, and the routing messages on the wire.</summary>
+/// <summary>The routing section of the configuration, and destination keys.</summary>
 public sealed class RoutingSettingsTests
 {
     static ActorMtaSettings Settings(string overlay) => ActorMtaSettings.From(ActorMtaConfiguration.FromText(overlay));
@@ -90,32 +85,5 @@ public sealed class RoutingSettingsTests
         Assert.Equal("mx1.host.test,mx2.host.test", one);
         Assert.Equal(one, two);
         Assert.Equal("nosuch.test", unknown);
-    }
-
-    [Fact]
-    public void routing_messages_cross_nodes_under_their_own_manifests()
-    {
-        using var system = ActorSystem.Create("serializer-test");
-        var serializer = new ProtocolSerializer((ExtendedActorSystem)system);
-        var report = new AttemptReport("2.0.0", "mx said: 250 ok", "mx.ok.test", "mx.ok.test[127.0.0.10]:25", "250 ok");
-        var limits = Settings("").Routing.Default;
-        object[] messages =
-        [
-            new DeliverVia("ok.test", "Q1", "a1", "admin@example.test", "ok.test", [new OutboundRecipient(0, "someone@ok.test")], DateTimeOffset.UnixEpoch),
-            new RouteAttemptFinished("Q1", "a1", [new DeliveryOutcome.Delivered(0, report), new DeliveryOutcome.TemporaryFailure(1, report), new DeliveryOutcome.PermanentFailure(2, report)]),
-            new GetRouteState("ok.test"),
-            new SuspendRoute("ok.test", TimeSpan.FromMinutes(30), "operator"),
-            new ResumeRoute("ok.test"),
-            new RouteState("ok.test", limits, 3, 2, 10, 2, 0, null, DateTimeOffset.UnixEpoch, "421 busy", 4, 40),
-        ];
-
-        foreach (var message in messages)
-        {
-            var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
-            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType()), System.Text.Json.JsonSerializer.Serialize(back, back.GetType()));
-            Assert.StartsWith("route.", serializer.Manifest(message), StringComparison.Ordinal);
-        }
-        var finished = (RouteAttemptFinished)serializer.FromBinary(serializer.ToBinary(messages[1]), "route.finished.v1");
-        Assert.IsType<DeliveryOutcome.PermanentFailure>(finished.Outcomes[2]);
     }
 }

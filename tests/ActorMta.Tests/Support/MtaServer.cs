@@ -34,6 +34,7 @@ public sealed class MtaServer : IAsyncDisposable
     public int Port { get; }
     public string DataDirectory => Settings.DataDirectory;
     public IServiceProvider Services => _host.Services;
+    public ActorSystem System => Services.GetRequiredService<ActorSystem>();
 
     /// <param name="overlay">HOCON applied over the defaults; data-dir and port are filled in.</param>
     public static async Task<MtaServer> StartAsync(string overlay = "", string? dataDirectory = null)
