@@ -213,30 +213,29 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// A router reports each transaction on its own, so one hand-over may have several
+    /// reports. A report this actor no longer waits for (the wait timed out, or an earlier
+    /// incarnation handed the recipients over) still counts where it is a fact: a delivery or
+    /// a permanent refusal of a recipient that is neither final nor being tried again.
+    /// </summary>
     void OnRouteAttemptFinished(RouteAttemptFinished finished)
     {
-        if (_handedOver.TryGetValue(finished.AttemptId, out var waiting))
-        {
-            // A router reports each transaction on its own, so one hand-over may have several reports.
-            var outcomes = finished.Outcomes.Where(o => waiting.Remove(o.Index)).ToList();
-            if (waiting.Count == 0)
-            {
-                _handedOver.Remove(finished.AttemptId);
-                Timers.Cancel(finished.AttemptId);
-            }
+        if (!_state.IsAccepted)
+            return;
+        var waiting = _handedOver.GetValueOrDefault(finished.AttemptId) ?? [];
+        var outcomes = finished.Outcomes.Where(o => waiting.Remove(o.Index) || IsLateFact(o)).ToList();
+        if (waiting.Count == 0 && _handedOver.Remove(finished.AttemptId))
+            Timers.Cancel(finished.AttemptId);
+        if (outcomes.Count > 0)
             Record(outcomes, [.. outcomes.Select(o => o.Index)]);
-            return;
-        }
-        // A report this actor no longer waits for (the wait timed out, or an earlier
-        // incarnation handed the recipients over): a delivery or a refusal is still a fact.
-        if (!_state.IsAccepted || _state.Completed)
-            return;
-        var facts = finished.Outcomes
-            .Where(o => o is not DeliveryOutcome.TemporaryFailure && o.Index < _state.Recipients.Length && !_state.Recipients[o.Index].IsFinal && !_inFlight.Contains(o.Index))
-            .ToList();
-        if (facts.Count > 0)
-            Record(facts, []);
     }
+
+    bool IsLateFact(DeliveryOutcome outcome) =>
+        outcome is not DeliveryOutcome.TemporaryFailure
+        && outcome.Index < _state.Recipients.Length
+        && !_state.Recipients[outcome.Index].IsFinal
+        && !_inFlight.Contains(outcome.Index);
 
     void OnRouterSilent(RouterSilent silent)
     {
@@ -298,6 +297,9 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     /// <param name="finished">The recipients whose attempt is over (with or without an outcome).</param>
     void Record(IReadOnlyList<DeliveryOutcome> outcomes, IReadOnlyList<int> finished)
     {
+        // An abandoned message completes without waiting for its attempts; their outcomes no longer matter.
+        if (_completing || _state.Completed)
+            return;
         var now = Now;
         var events = outcomes.Select(o => _state.Record(o, now, _context.Policy)).ToList();
         PersistAll(events, e =>

@@ -102,7 +102,6 @@ public sealed class DomainRouter : ReceiveActor, IWithTimers
         FailQueued(new AttemptReport("4.4.0", $"the router of {_destination} stopped before sending; will retry", Relay: "none"));
         foreach (var connection in _connections.Values.Where(c => c.IsIdle))
             _ = connection.Session!.DisposeAsync().AsTask();
-        _stopping.Dispose();
     }
 
     void OnDeliverVia(DeliverVia request)
@@ -113,7 +112,7 @@ public sealed class DomainRouter : ReceiveActor, IWithTimers
             // A message re-hands what it has no report for (it timed out, or restarted):
             // the transaction already queued or under way answers the new hand-over instead
             // of sending the same recipients twice.
-            foreach (var transaction in known.Where(t => t.Recipients.Any(r => recipients.Any(n => n.Index == r.Index))))
+            foreach (var transaction in known.Where(t => t.Recipients.Any(r => recipients.Any(n => n.Index == r.Index))).ToList())
             {
                 transaction.AttemptId = request.AttemptId;
                 transaction.StartBy = request.StartBy;
@@ -197,7 +196,7 @@ public sealed class DomainRouter : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(nameof(PassivateIfIdle), PassivateIfIdle.Instance, until + IdleLifetime);
             return;
         }
-        var next = _queue.Min(t => t.StartBy);
+        var next = _queue.First!.Value.StartBy;
         if (!_throttle.HasToken(now))
             next = Min(next, _throttle.NextTokenAt(now));
         if (_throttle.PausedUntil is { } paused && paused > now)
@@ -257,6 +256,7 @@ public sealed class DomainRouter : ReceiveActor, IWithTimers
         var session = connection.Session!;
         var store = _context.Store;
         var messages = _messages;
+        var stopping = _stopping.Token;
         var id = connection.Id;
         Task.Run(async () =>
         {
@@ -273,6 +273,8 @@ public sealed class DomainRouter : ReceiveActor, IWithTimers
                 result = new TransactionResult(Outcomes(transaction, new AttemptReport("4.4.2", $"delivery via {session.Relay} failed: {e.GetBaseException().Message}", Relay: session.Relay), permanent: false), Throttled: true);
             }
             messages.Tell(new RouteAttemptFinished(transaction.QueueId, transaction.AttemptId, result.Outcomes));
+            if (stopping.IsCancellationRequested)
+                await session.DisposeAsync().ConfigureAwait(false);
             return new Sent(id, transaction, result);
         }).PipeTo(Self);
     }
@@ -318,17 +320,13 @@ public sealed class DomainRouter : ReceiveActor, IWithTimers
         connection.Session!.DisposeAsync().AsTask().ContinueWith(_ => new Closed(id), TaskScheduler.Default).PipeTo(Self);
     }
 
+    /// <summary>The queue is in arrival order, which is deadline order: only its head needs looking at.</summary>
     void ExpireQueued(DateTimeOffset now)
     {
-        for (var node = _queue.First; node is not null;)
+        while (_queue.First is { } node && node.Value.StartBy <= now)
         {
-            var next = node.Next;
-            if (node.Value.StartBy <= now)
-            {
-                _queue.Remove(node);
-                Report(node.Value, new AttemptReport("4.4.5", $"not sent in time: {_destination} is busy (connection or rate limit)", Relay: "none"));
-            }
-            node = next;
+            _queue.RemoveFirst();
+            Report(node.Value, new AttemptReport("4.4.5", $"not sent in time: {_destination} is busy (connection or rate limit)", Relay: "none"));
         }
     }
 
