@@ -17,6 +17,8 @@ public sealed class DefaultServer : IAsyncLifetime
           }
           smtp.max-message-size = 20000
           smtp.max-recipients = 5
+          # The tests speak from 127.0.0.1 as a stranger from the Internet would.
+          smtp.trusted-networks = []
         }
         """);
 
