@@ -35,7 +35,9 @@ public sealed class SmtpEdge(
             // SIZE is advertised and a declared SIZE checked at MAIL; the body itself is measured by
             // SmtpInputFilter and QueueingMessageStore, which answer 552 instead of dropping the line.
             .MaxMessageSize(smtp.MaxMessageSize, MaxMessageSizeHandling.Ignore)
-            .CommandWaitTimeout(smtp.CommandTimeout)
+            // SmtpInputFilter times commands and answers 421 (the library would say 221); the
+            // library's own timer is only a backstop.
+            .CommandWaitTimeout(smtp.CommandTimeout * 2)
             // SmtpInputFilter counts every error reply and ends the session at max-errors; the
             // library's own count (of consecutive errors) must never come first.
             .MaxRetryCount(smtp.MaxErrors + 1);

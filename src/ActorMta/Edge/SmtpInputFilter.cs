@@ -54,6 +54,11 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        // The parser asks once per command line (it gets them one at a time), so one timeout per
+        // call bounds the whole line: a client that sends a byte a minute is still cut off.
+        using var lineTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_data is null)
+            lineTimeout.CancelAfter(options.CommandTimeout);
         while (true)
         {
             if (TakeReady(buffer.Span) is var taken and > 0)
@@ -63,7 +68,7 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
             if (_data is not null ? TakeData() : await TakeCommandLineAsync(cancellationToken).ConfigureAwait(false))
                 continue;
             // At the end of the stream a partial line is not a command: it is dropped.
-            if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+            if (!await FillAsync(lineTimeout.Token, cancellationToken).ConfigureAwait(false))
                 return 0;
         }
     }
@@ -108,37 +113,29 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
         base.Dispose(disposing);
     }
 
-    /// <summary>Reads more from the client; false at the end of the stream or after a data timeout.</summary>
-    async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    /// <summary>Reads more from the client; false at the end of the stream or after a timeout (answered 421).</summary>
+    async ValueTask<bool> FillAsync(CancellationToken lineTimeout, CancellationToken cancellationToken)
     {
         if (_rawStart > 0)
         {
             _raw.AsSpan(_rawStart, _rawEnd - _rawStart).CopyTo(_raw);
             (_rawStart, _rawEnd) = (0, _rawEnd - _rawStart);
         }
-        if (_data is null)
-            return await ReadRawAsync(cancellationToken).ConfigureAwait(false);
-
-        // SmtpServer times each command, but not the message: a client that goes quiet
-        // in the middle of DATA is the filter's to end (RFC 5321 §4.5.3.2.5).
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.DataTimeout);
+        // In a message only silence counts (RFC 5321 §4.5.3.2.5); its length is bounded by the size limit.
+        using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_data is not null)
+            idleTimeout.CancelAfter(options.DataTimeout);
         try
         {
-            return await ReadRawAsync(timeout.Token).ConfigureAwait(false);
+            var read = await inner.ReadAsync(_raw.AsMemory(_rawEnd), _data is null ? lineTimeout : idleTimeout.Token).ConfigureAwait(false);
+            _rawEnd += read;
+            return read > 0;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            await SendAsync(Encoding.ASCII.GetBytes($"421 4.4.2 {options.Hostname} Error: timeout exceeded\r\n"), cancellationToken).ConfigureAwait(false);
+            await ReplyAsync($"421 4.4.2 {options.Hostname} Error: timeout exceeded", cancellationToken).ConfigureAwait(false);
             return false;
         }
-    }
-
-    async ValueTask<bool> ReadRawAsync(CancellationToken cancellationToken)
-    {
-        var read = await inner.ReadAsync(_raw.AsMemory(_rawEnd), cancellationToken).ConfigureAwait(false);
-        _rawEnd += read;
-        return read > 0;
     }
 
     /// <summary>Passes message data up to and including its terminator.</summary>
