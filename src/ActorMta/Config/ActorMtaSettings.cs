@@ -204,7 +204,7 @@ public sealed record SmtpSettings
         if (IPAddress.TryParse(text, out var host))
             return new IPNetwork(host, host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
         return IPNetwork.TryParse(text, out var network) ? network
-            : throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not an address or a CIDR network with zero host bits (e.g. 192.0.2.0/24)");
+            : throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not an address or a CIDR network (e.g. 192.0.2.0/24)");
     }
 
     static int Positive(int value, string key) =>

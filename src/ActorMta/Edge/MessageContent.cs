@@ -3,7 +3,7 @@ using System.Buffers;
 namespace ActorMta.Edge;
 
 /// <summary>Line-level rules for a message as received, checked before it is queued.</summary>
-static class MessageContent
+public static class MessageContent
 {
     // RFC 5322 §2.1.1: at most 998 characters per line, excluding the CRLF.
     const int MaxLineLength = 998;
