@@ -22,7 +22,8 @@ public sealed class Dnsmasq : IDisposable
     public static async Task<Dnsmasq> StartAsync(string zone, string probeName, params string[] arguments)
     {
         var port = MtaServer.FreePort();
-        var start = new ProcessStartInfo("dnsmasq")
+        // Debian puts it in /usr/sbin, which a non-login PATH may lack.
+        var start = new ProcessStartInfo(File.Exists("/usr/sbin/dnsmasq") ? "/usr/sbin/dnsmasq" : "dnsmasq")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
