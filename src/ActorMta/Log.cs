@@ -82,4 +82,7 @@ public static partial class Log
 
     [LoggerMessage(4011, LogLevel.Error, "users file {File} cannot be read; AUTH answers 454: {Reason}")]
     public static partial void UsersFileUnreadable(this ILogger logger, string file, string reason);
+
+    [LoggerMessage(4012, LogLevel.Information, "{Client}: disconnected ({Listener}): {Reason}")]
+    public static partial void Disconnected(this ILogger logger, string client, string listener, string reason);
 }

@@ -52,7 +52,8 @@ public sealed class ConnectionGate(ActorMtaSettings settings, DnsblChecker dnsbl
         {
             admission = Task.FromResult<string?>(null);
         }
-        return new ConnectionState(admission, () => Close(client.Address));
+        var clientText = $"[{client.Address}]:{client.Port}";
+        return new ConnectionState(admission, () => Close(client.Address), reason => logger.Disconnected(clientText, listener.Name, reason));
     }
 
     void Close(IPAddress client)
@@ -70,7 +71,7 @@ public sealed class ConnectionGate(ActorMtaSettings settings, DnsblChecker dnsbl
 /// What the filters of one connection share, across STARTTLS: the admission verdict that
 /// replaces the greeting, the error count, and whether the connection is on its way out.
 /// </summary>
-sealed class ConnectionState(Task<string?> admission, Action close) : IDisposable
+sealed class ConnectionState(Task<string?> admission, Action close, Action<string> report) : IDisposable
 {
     int _closed;
 
@@ -89,6 +90,9 @@ sealed class ConnectionState(Task<string?> admission, Action close) : IDisposabl
 
     /// <summary>The argument of the last HELO/EHLO as the client sent it (SmtpServer strips the brackets of an address literal).</summary>
     public string HeloArgument { get; set; } = "";
+
+    /// <summary>Logs why the server is ending the connection.</summary>
+    public void Report(string reason) => report(reason);
 
     public void Dispose()
     {

@@ -20,7 +20,8 @@ sealed record WireOptions(string Hostname, string PostmasterDomain, int MaxComma
 /// <item>Commands reach the parser one line at a time, each only once the previous one is
 /// answered, so a reply the filter writes itself (500 for an over-long line) keeps its place.
 /// Over-long lines are discarded, never buffered; a line ended by a bare LF gets its CR.
-/// <c>RCPT TO:&lt;postmaster&gt;</c> without a domain (RFC 5321 §4.1.1.3) gets the primary domain.</item>
+/// <c>RCPT TO:&lt;postmaster&gt;</c> without a domain (RFC 5321 §4.1.1.3) gets the primary domain.
+/// A line that takes longer than the command timeout ends the connection with 421.</item>
 /// <item>The message passes through unchanged behind an inserted CRLF, so that SmtpServer finds
 /// the first line's dot-stuffing and an empty message the way RFC 5321 §4.5.2 means;
 /// <see cref="QueueingMessageStore"/> removes it. Past the size limit the rest is dropped (the
@@ -121,7 +122,7 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
             _raw.AsSpan(_rawStart, _rawEnd - _rawStart).CopyTo(_raw);
             (_rawStart, _rawEnd) = (0, _rawEnd - _rawStart);
         }
-        // In a message only silence counts (RFC 5321 §4.5.3.2.5); its length is bounded by the size limit.
+        // In a message only silence counts (RFC 5321 §4.5.3.2.5); the session timeout bounds a slow one.
         using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (_data is not null)
             idleTimeout.CancelAfter(options.DataTimeout);
@@ -133,6 +134,7 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            connection.Report(_data is null ? "timeout waiting for a command" : "timeout in the middle of a message");
             await ReplyAsync($"421 4.4.2 {options.Hostname} Error: timeout exceeded", cancellationToken).ConfigureAwait(false);
             return false;
         }
@@ -234,6 +236,7 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
         if (ObserveReplies(replies.Span) && !connection.Closing)
         {
             connection.Closing = true;
+            connection.Report($"too many errors ({connection.Errors})");
             await inner.WriteAsync(Encoding.ASCII.GetBytes($"421 4.7.0 {options.Hostname} Error: too many errors\r\n"), cancellationToken).ConfigureAwait(false);
             await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -337,7 +340,7 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
                 }
                 _matched = input[i] == Terminator[_matched] ? _matched + 1 : input[i] == '\r' ? 1 : 0;
                 if (_matched == Terminator.Length)
-                    return (i + 1, Truncated ? Math.Min(passed, i + 1) : i + 1, true);
+                    return (i + 1, Truncated ? passed : i + 1, true);
             }
             return (input.Length, passed, false);
         }
