@@ -41,6 +41,15 @@ public static partial class Log
     [LoggerMessage(2006, LogLevel.Error, "{QueueId}: queue store operation failed: {Reason}")]
     public static partial void QueueStoreFailed(this ILogger logger, string queueId, string reason);
 
+    [LoggerMessage(2007, LogLevel.Information, "{QueueId}: sender non-delivery notification: {NoticeQueueId} ({Kind}, to=<{Sender}>, {Recipients} recipient(s))")]
+    public static partial void NoticeSent(this ILogger logger, string queueId, string kind, string noticeQueueId, string sender, int recipients);
+
+    [LoggerMessage(2100, LogLevel.Warning, "MX host {Host} is an IP address, not a name (RFC 5321 §5.1 wants a host name); used anyway")]
+    public static partial void MxIsAddress(this ILogger logger, string host);
+
+    [LoggerMessage(2101, LogLevel.Warning, "MX host {Host} is an alias (CNAME), which RFC 2181 §10.3 forbids; followed anyway")]
+    public static partial void MxIsAlias(this ILogger logger, string host);
+
     [LoggerMessage(3000, LogLevel.Information, "queue scheduler started: {Released} message(s) from before the restart are due now")]
     public static partial void SchedulerStarted(this ILogger logger, int released);
 

@@ -40,10 +40,11 @@ public static class ActorMtaConfiguration
                 throw new SettingsException($"configuration file {file} does not exist");
             layers.Add(File.ReadAllText(file));
         }
-        layers.Add(EnvironmentLayer(environment));
         try
         {
-            return ConfigurationFactory.ParseString(string.Join("\n", layers));
+            // The variables are a layer of their own, so that a broken file cannot swallow them.
+            return ConfigurationFactory.ParseString(EnvironmentLayer(environment))
+                .WithFallback(ConfigurationFactory.ParseString(string.Join("\n", layers)));
         }
         catch (Exception e) when (e is not SettingsException)
         {

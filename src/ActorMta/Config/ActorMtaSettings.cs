@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Configuration.Hocon;
+using ActorMta.Queue;
 
 namespace ActorMta.Config;
 
@@ -12,6 +13,7 @@ public sealed record ActorMtaSettings
     public required SmtpSettings Smtp { get; init; }
     public required QueueSettings Queue { get; init; }
     public required ClusterSettings Cluster { get; init; }
+    public required DeliverySettings Delivery { get; init; }
 
     public string QueueDatabasePath => Path.Combine(DataDirectory, "queue.db");
     public string JournalDatabasePath => Path.Combine(DataDirectory, "journal.db");
@@ -20,6 +22,19 @@ public sealed record ActorMtaSettings
 
     /// <exception cref="SettingsException">The configuration is one the server must not run with.</exception>
     public static ActorMtaSettings From(Akka.Configuration.Config config)
+    {
+        try
+        {
+            return Read(config);
+        }
+        catch (Exception e) when (e is not SettingsException)
+        {
+            // A value of the wrong kind ("hold = maybe", "command-timeout = soon", a null).
+            throw new SettingsException($"a configuration value is invalid: {e.Message}");
+        }
+    }
+
+    static ActorMtaSettings Read(Akka.Configuration.Config config)
     {
         var mta = config.GetConfig("actormta") ?? throw new SettingsException("the configuration has no actormta section");
         var hostname = ValidateHostname(mta.GetString("hostname", ""));
@@ -38,9 +53,6 @@ public sealed record ActorMtaSettings
                 PollInterval = queue.GetTimeSpan("poll-interval", TimeSpan.FromSeconds(5)),
                 ClaimLease = queue.GetTimeSpan("claim-lease", TimeSpan.FromMinutes(2)),
                 Shards = queue.GetInt("shards", 100),
-                FirstRetry = queue.GetTimeSpan("first-retry", TimeSpan.FromMinutes(5)),
-                BackoffFactor = queue.GetDouble("backoff-factor", 2.0),
-                MaxRetryInterval = queue.GetTimeSpan("max-retry-interval", TimeSpan.FromHours(4)),
             },
             Cluster = new ClusterSettings
             {
@@ -48,7 +60,84 @@ public sealed record ActorMtaSettings
                 Port = cluster.GetInt("port", 0),
                 SeedNodes = [.. cluster.GetStringList("seed-nodes") ?? []],
             },
+            Delivery = ReadDelivery(mta.GetConfig("delivery"), queue),
         };
+    }
+
+    static DeliverySettings ReadDelivery(Akka.Configuration.Config delivery, Akka.Configuration.Config queue)
+    {
+        var defaultRetry = new RetrySchedule(
+            queue.GetTimeSpan("first-retry", TimeSpan.FromMinutes(5)),
+            queue.GetDouble("backoff-factor", 2.0),
+            queue.GetTimeSpan("max-retry-interval", TimeSpan.FromHours(4)),
+            queue.GetDouble("retry-jitter", 0.15),
+            queue.GetTimeSpan("max-age", TimeSpan.FromDays(5)));
+        Validate(defaultRetry, "actormta.queue");
+        var defaults = new DestinationSettings(defaultRetry, Port(delivery.GetInt("port", 25), "actormta.delivery.port"), delivery.GetBoolean("require-tls", false));
+
+        var destinations = new Dictionary<string, DestinationSettings>(StringComparer.Ordinal);
+        if (delivery.GetValue("destinations") is { } value && value.IsObject())
+        {
+            foreach (var (name, body) in value.GetObject().Items)
+            {
+                var d = body.ToConfig();
+                var retry = new RetrySchedule(
+                    d.GetTimeSpan("first-retry", defaultRetry.FirstRetry),
+                    d.GetDouble("backoff-factor", defaultRetry.BackoffFactor),
+                    d.GetTimeSpan("max-retry-interval", defaultRetry.MaxInterval),
+                    d.GetDouble("retry-jitter", defaultRetry.Jitter),
+                    d.GetTimeSpan("max-age", defaultRetry.MaxAge));
+                Validate(retry, $"actormta.delivery.destinations.\"{name}\"");
+                destinations[MailAddress.NormalizeDomain(name)] = new DestinationSettings(retry, Port(d.GetInt("port", defaults.Port), "port"), d.GetBoolean("require-tls", defaults.RequireTls));
+            }
+        }
+
+        var smarthost = delivery.GetConfig("smarthost");
+        var smarthostHost = smarthost?.GetString("host", "") ?? "";
+        var dnsServer = delivery.GetString("dns-server", "");
+        var lateNotice = delivery.GetTimeSpan("delay-notice.after", TimeSpan.FromHours(12));
+        return new DeliverySettings
+        {
+            DnsServer = dnsServer.Length == 0 ? null : ParseEndpoint(dnsServer, 53, "actormta.delivery.dns-server"),
+            DnsTimeout = delivery.GetTimeSpan("dns-timeout", TimeSpan.FromSeconds(5)),
+            ConnectTimeout = delivery.GetTimeSpan("connect-timeout", TimeSpan.FromSeconds(30)),
+            CommandTimeout = delivery.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
+            Smarthost = smarthostHost.Length == 0
+                ? null
+                : new SmarthostSettings(
+                    smarthostHost,
+                    smarthost!.GetInt("port", 587),
+                    NullIfEmpty(smarthost.GetString("username", "")),
+                    NullIfEmpty(smarthost.GetString("password", "")),
+                    smarthost.GetBoolean("require-tls", true)),
+            DelayNoticeOnFirstFailure = delivery.GetBoolean("delay-notice.on-first-failure", true),
+            DelayNoticeAfter = lateNotice > TimeSpan.Zero ? lateNotice : null,
+            Default = defaults,
+            Destinations = destinations,
+        };
+    }
+
+    /// <summary>A schedule that could retry sooner than its first interval, or never, is refused.</summary>
+    static void Validate(RetrySchedule retry, string key)
+    {
+        if (retry.FirstRetry <= TimeSpan.Zero || retry.BackoffFactor < 1 || retry.MaxInterval < retry.FirstRetry
+            || retry.Jitter is < 0 or >= 1 || retry.MaxAge <= TimeSpan.Zero)
+        {
+            throw new SettingsException(
+                $"{key}: first-retry and max-age must be positive, backoff-factor at least 1, max-retry-interval at least first-retry, retry-jitter in [0, 1)");
+        }
+    }
+
+    internal static int Port(int port, string key) =>
+        port is >= 0 and <= 65535 ? port : throw new SettingsException($"{key} {port} is not a TCP port");
+
+    static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    static IPEndPoint ParseEndpoint(string text, int defaultPort, string key)
+    {
+        if (IPAddress.TryParse(text, out var address))
+            return new IPEndPoint(address, defaultPort);
+        return IPEndPoint.TryParse(text, out var endpoint) ? endpoint : throw new SettingsException($"{key} \"{text}\" is not an address or address:port");
     }
 
     /// <summary>
@@ -91,7 +180,8 @@ public sealed record ActorMtaSettings
             }
             if (domains.Any(d => d.Name == domain))
                 continue;
-            domains.Add(new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases));
+            var lmtp = body.TryGetValue("lmtp", out var l) && l.GetString() is { Length: > 0 } target ? target : null;
+            domains.Add(new LocalDomain(domain, mailboxes.Select(x => x.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal), aliases, lmtp));
         }
         if (domains.Count == 0)
             throw new SettingsException("actormta.local-domains is empty: name at least one domain this server receives mail for");
@@ -196,7 +286,7 @@ public sealed record SmtpSettings
         var text = section.GetString("address", "127.0.0.1");
         if (!IPAddress.TryParse(text, out var address))
             throw new SettingsException($"{path}.address \"{text}\" is not an IP address");
-        return new IPEndPoint(address, section.GetInt("port", defaultPort));
+        return new IPEndPoint(address, ActorMtaSettings.Port(section.GetInt("port", defaultPort), $"{path}.port"));
     }
 
     static IPNetwork ParseNetwork(string text)
@@ -279,9 +369,6 @@ public sealed record QueueSettings
     public required TimeSpan PollInterval { get; init; }
     public required TimeSpan ClaimLease { get; init; }
     public required int Shards { get; init; }
-    public required TimeSpan FirstRetry { get; init; }
-    public required double BackoffFactor { get; init; }
-    public required TimeSpan MaxRetryInterval { get; init; }
 }
 
 public sealed record ClusterSettings

@@ -1,7 +1,8 @@
 namespace ActorMta.Config;
 
 /// <summary>A local domain with its mailboxes and aliases (local parts in lower case).</summary>
-public sealed record LocalDomain(string Name, IReadOnlySet<string> Mailboxes, IReadOnlyDictionary<string, IReadOnlyList<string>> Aliases);
+/// <param name="Lmtp">The mailbox server that takes this domain's mail over LMTP ("host:port" or "unix:/path"); null for Maildir.</param>
+public sealed record LocalDomain(string Name, IReadOnlySet<string> Mailboxes, IReadOnlyDictionary<string, IReadOnlyList<string>> Aliases, string? Lmtp = null);
 
 /// <summary>What the directory knows of one envelope recipient.</summary>
 public abstract record RecipientLookup
@@ -37,6 +38,9 @@ public sealed class RecipientDirectory
     public string PrimaryDomain { get; }
 
     public bool IsLocalDomain(string domain) => _domains.ContainsKey(MailAddress.NormalizeDomain(domain));
+
+    /// <summary>The LMTP server of a local domain, or null when its mail goes to Maildir.</summary>
+    public string? LmtpFor(string domain) => _domains.TryGetValue(MailAddress.NormalizeDomain(domain), out var d) ? d.Lmtp : null;
 
     /// <summary>
     /// The local part is compared literally (apart from case): '%', '!' and quoted '@'

@@ -50,11 +50,11 @@ public sealed class RecipientPolicy(ActorMtaSettings settings, SenderOwnership o
                 // A permanent 550, never 451: the sender must learn now that this address does not exist.
                 throw Reject(context, from, address, SmtpReplyCode.MailboxUnavailable,
                     $"5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table");
-            default:
-                if (!RelayPermission.Allows(context))
-                    throw Reject(context, from, address, SmtpReplyCode.MailboxUnavailable, $"5.7.1 <{address}>: Relay access denied");
+            case RecipientLookup.Foreign when RelayPermission.Allows(context) && MailAddress.IsValidDomain(MailAddress.NormalizeDomain(to.Host)):
                 context.SetRecipientCount(context.RecipientCount() + 1);
                 return Task.FromResult(true);
+            default:
+                throw Reject(context, from, address, SmtpReplyCode.MailboxUnavailable, $"5.7.1 <{address}>: Relay access denied");
         }
     }
 

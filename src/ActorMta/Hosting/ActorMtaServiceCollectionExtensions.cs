@@ -6,6 +6,7 @@ using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using ActorMta.Config;
 using ActorMta.Delivery;
+using ActorMta.Dns;
 using ActorMta.Edge;
 using ActorMta.Persistence;
 using ActorMta.Protocol;
@@ -36,6 +37,13 @@ public static class ActorMtaServiceCollectionExtensions
             return store;
         });
         services.AddSingleton(new MaildirDelivery(settings.MailRoot, settings.Hostname));
+        services.AddSingleton(_ => MxResolver.CreateClient(settings.Delivery.DnsServer, settings.Delivery.DnsTimeout));
+        services.AddSingleton<MxResolver>();
+        services.AddSingleton<SmtpOutbound>();
+        services.AddSingleton(new LmtpDelivery(settings.Hostname, settings.Delivery.CommandTimeout));
+        services.AddSingleton<MessageInjector>();
+        services.AddSingleton(new DsnBuilder(settings.Hostname));
+        services.AddSingleton(new QueuePolicy(settings.Delivery, Random.Shared.NextDouble));
         services.AddSingleton(new UserStore(settings.UsersFilePath));
         services.AddSingleton(provider => new AuthThrottle(settings.Smtp.Auth, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SmtpAuthenticator>();
@@ -53,7 +61,15 @@ public static class ActorMtaServiceCollectionExtensions
             var clock = provider.GetRequiredService<TimeProvider>();
             var store = provider.GetRequiredService<QueueStore>();
             var messageContext = new MessageActorContext(
-                settings, store, provider.GetRequiredService<MaildirDelivery>(), RetrySchedule.From(settings.Queue), clock,
+                settings,
+                store,
+                provider.GetRequiredService<MaildirDelivery>(),
+                provider.GetRequiredService<SmtpOutbound>(),
+                provider.GetRequiredService<LmtpDelivery>(),
+                provider.GetRequiredService<DsnBuilder>(),
+                provider.GetRequiredService<MessageInjector>(),
+                provider.GetRequiredService<QueuePolicy>(),
+                clock,
                 loggers.CreateLogger("ActorMta.Queue"));
 
             SqliteFiles.EnableWriteAheadLog(settings.JournalDatabasePath);

@@ -28,6 +28,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(RecipientDelivered)] = "msg.delivered.v1",
         [typeof(RecipientDeferred)] = "msg.deferred.v1",
         [typeof(RecipientFailed)] = "msg.failed.v1",
+        [typeof(NoticeSent)] = "msg.notice.v1",
         [typeof(MessageAbandoned)] = "msg.abandoned.v1",
         [typeof(MessageCompleted)] = "msg.completed.v1",
     };

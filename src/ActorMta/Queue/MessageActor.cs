@@ -17,22 +17,30 @@ public sealed record MessageActorContext(
     ActorMtaSettings Settings,
     QueueStore Store,
     MaildirDelivery Maildir,
-    RetrySchedule Retry,
+    SmtpOutbound Outbound,
+    LmtpDelivery Lmtp,
+    DsnBuilder Notices,
+    MessageInjector Injector,
+    QueuePolicy Policy,
     TimeProvider Clock,
     ILogger Logger);
 
 /// <summary>
 /// One e-mail in the queue: an event-sourced sharded entity that owns the message's
-/// recipients, their outcomes and its retry schedule. It answers the edge only once the
-/// acceptance is durable, and stops for good once every recipient is final.
+/// recipients, their outcomes, its retry schedule and the notices it owes its sender. It
+/// answers the edge only once the acceptance is durable, and stops for good once every
+/// recipient is final and every notice sent.
 /// </summary>
 public sealed class MessageActor : ReceivePersistentActor
 {
     readonly MessageActorContext _context;
     readonly string _queueId;
+    readonly HashSet<int> _inFlight = [];
     MessageState _state = MessageState.Empty;
     bool _recovered;
-    bool _delivering;
+    bool _notifying;
+    bool _completing;
+    bool _heldLogged;
 
     public MessageActor(string queueId, MessageActorContext context)
     {
@@ -47,6 +55,7 @@ public sealed class MessageActor : ReceivePersistentActor
         Command<WakeMessage>(_ => OnWake());
         Command<AbandonMessage>(_ => OnAbandon());
         Command<AttemptFinished>(OnAttemptFinished);
+        Command<NoticeQueued>(OnNoticeQueued);
         Command<Settled>(_ => Stop());
         Command<OrphanChecked>(OnOrphanChecked);
         Command<DeleteMessagesSuccess>(_ => { });
@@ -82,7 +91,7 @@ public sealed class MessageActor : ReceivePersistentActor
                 return;
             }
             replyTo.Tell(new MessageQueued(_queueId));
-            StartDelivery();
+            Proceed();
         });
     }
 
@@ -93,7 +102,7 @@ public sealed class MessageActor : ReceivePersistentActor
         else if (!_state.IsAccepted)
             _context.Store.FindAsync(_queueId).PipeTo(Self, success: entry => new OrphanChecked(entry));
         else
-            StartDelivery();
+            Proceed();
     }
 
     void OnAbandon()
@@ -131,56 +140,90 @@ public sealed class MessageActor : ReceivePersistentActor
         }
     }
 
-    void StartDelivery()
+    /// <summary>
+    /// The one place that decides what happens next: expire what is too old (even when held),
+    /// start the attempts that are due, and settle once nothing is running.
+    /// </summary>
+    void Proceed()
     {
-        if (_delivering || _state.AllFinal)
+        if (_completing || _state.Completed)
+            return;
+        var expired = _state.Expire(Now, _context.Policy, _inFlight);
+        if (expired.Count > 0)
         {
-            if (_state.AllFinal && !_state.Completed)
-                Complete();
+            PersistAll(expired, e =>
+            {
+                _state = _state.Apply(e);
+                LogAttempt(e);
+            });
+            DeferAsync(0, _ => Proceed());
             return;
         }
-        if (_context.Settings.Queue.Hold)
+        if (_context.Settings.Queue.Hold && !_state.AllFinal)
         {
-            _context.Logger.MessageHeld(_queueId);
-            return;
+            if (!_heldLogged)
+                _context.Logger.MessageHeld(_queueId);
+            _heldLogged = true;
         }
-        var due = _state.DueRecipients(Now);
-        if (due.Count == 0)
+        else
         {
-            Reschedule();
-            return;
+            var due = _state.DueRecipients(Now).Where(i => !_inFlight.Contains(i)).ToList();
+            foreach (var group in due.GroupBy(i => RouteOf(_state.Recipients[i].Address)))
+                Attempt(group.Key, [.. group]);
         }
-        _delivering = true;
-        var state = _state;
-        var checkExisting = _recovered;
-        var context = _context;
-        DeliverLocally(state, due, checkExisting, context).PipeTo(Self, success: outcomes => new AttemptFinished(outcomes));
+        Settle();
     }
 
-    static async Task<IReadOnlyList<DeliveryOutcome>> DeliverLocally(MessageState state, IReadOnlyList<int> due, bool checkExisting, MessageActorContext context)
+    Route RouteOf(RecipientAddress recipient) =>
+        recipient.Remote ? new Route(RouteKind.Smtp, recipient.Domain)
+        : _context.Settings.Recipients.LmtpFor(recipient.Domain) is { } lmtp ? new Route(RouteKind.Lmtp, lmtp)
+        : new Route(RouteKind.Maildir, "");
+
+    void Attempt(Route route, IReadOnlyList<int> recipients)
     {
-        var body = await context.Store.ReadBodyAsync(state.QueueId!).ConfigureAwait(false);
-        if (body is null)
+        _inFlight.UnionWith(recipients);
+        var state = _state;
+        var context = _context;
+        var checkExisting = _recovered;
+        Task.Run(async () =>
         {
-            context.Logger.BodyMissing(state.QueueId!);
-            return due.Select(i => (DeliveryOutcome)new DeliveryOutcome.TemporaryFailure(i, "4.3.0 message body missing from the queue store")).ToList();
-        }
-        var outcomes = new List<DeliveryOutcome>(due.Count);
-        foreach (var index in due)
+            var body = await context.Store.ReadBodyAsync(state.QueueId!).ConfigureAwait(false);
+            if (body is null)
+            {
+                context.Logger.BodyMissing(state.QueueId!);
+                var missing = new AttemptReport("4.3.0", "message body missing from the queue store");
+                return new AttemptFinished(recipients, [.. recipients.Select(i => new DeliveryOutcome.TemporaryFailure(i, missing))]);
+            }
+            var addresses = recipients.Select(i => new OutboundRecipient(i, state.Recipients[i].Address.Mailbox)).ToList();
+            var outcomes = route.Kind switch
+            {
+                RouteKind.Smtp => await context.Outbound.DeliverAsync(route.Target, state.Sender, addresses, body, CancellationToken.None).ConfigureAwait(false),
+                RouteKind.Lmtp => await context.Lmtp.DeliverAsync(route.Target, state.Sender, addresses, WithReturnPath(state, body), CancellationToken.None).ConfigureAwait(false),
+                _ => DeliverLocally(state, recipients, body, checkExisting, context),
+            };
+            return new AttemptFinished(recipients, outcomes);
+        }).PipeTo(Self, failure: e => new AttemptFinished(recipients,
+            [.. recipients.Select(i => new DeliveryOutcome.TemporaryFailure(i, new AttemptReport("4.3.0", $"delivery failed: {e.GetBaseException().Message}")))]));
+    }
+
+    /// <summary>Final delivery over LMTP: the mailbox server records the envelope sender (RFC 5321 §4.4).</summary>
+    static byte[] WithReturnPath(MessageState state, byte[] body) =>
+        [.. System.Text.Encoding.UTF8.GetBytes($"Return-Path: <{state.Sender}>\r\n"), .. body];
+
+    static IReadOnlyList<DeliveryOutcome> DeliverLocally(MessageState state, IReadOnlyList<int> recipients, byte[] body, bool checkExisting, MessageActorContext context)
+    {
+        var outcomes = new List<DeliveryOutcome>(recipients.Count);
+        foreach (var index in recipients)
         {
             var recipient = state.Recipients[index].Address;
             try
             {
                 var path = context.Maildir.Deliver(recipient.Mailbox, state.QueueId!, index, state.ReceivedAt, state.Sender, recipient.Original, body, checkExisting);
-                outcomes.Add(new DeliveryOutcome.Delivered(index, $"2.0.0 delivered to maildir {Path.GetFileName(path)}"));
+                outcomes.Add(new DeliveryOutcome.Delivered(index, new AttemptReport("2.0.0", $"delivered to maildir {Path.GetFileName(path)}", Relay: "local")));
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                outcomes.Add(new DeliveryOutcome.TemporaryFailure(index, $"4.2.0 maildir delivery failed: {e.Message}"));
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                outcomes.Add(new DeliveryOutcome.TemporaryFailure(index, $"4.2.0 maildir delivery failed: {e.Message}"));
+                outcomes.Add(new DeliveryOutcome.TemporaryFailure(index, new AttemptReport("4.2.0", $"maildir delivery failed: {e.Message}", Relay: "local")));
             }
         }
         return outcomes;
@@ -188,45 +231,83 @@ public sealed class MessageActor : ReceivePersistentActor
 
     void OnAttemptFinished(AttemptFinished finished)
     {
-        _delivering = false;
         var now = Now;
-        var events = finished.Outcomes.Select(o => _state.Record(o, now, _context.Retry)).ToList();
+        var events = finished.Outcomes.Select(o => _state.Record(o, now, _context.Policy)).ToList();
         PersistAll(events, e =>
         {
             _state = _state.Apply(e);
-            LogAttempt(e, now);
+            LogAttempt(e);
         });
-        DeferAsync(now, _ =>
+        DeferAsync(0, _ =>
         {
-            if (_state.AllFinal)
-                Complete();
-            else
-                Reschedule();
+            _inFlight.ExceptWith(finished.Recipients);
+            Settle();
         });
     }
 
-    void LogAttempt(IMessageEvent e, DateTimeOffset now)
+    /// <summary>Once no attempt runs: send the notices owed, then finish or wait for the next retry.</summary>
+    void Settle()
     {
-        var (index, status, word) = e switch
+        if (_inFlight.Count > 0 || _notifying || _completing)
+            return;
+        if (_state.NextNotice(Now, _context.Policy) is { } notice)
         {
-            RecipientDelivered d => (d.Index, d.Status, "sent"),
-            RecipientDeferred d => (d.Index, d.Status, "deferred"),
-            RecipientFailed f => (f.Index, f.Status, "bounced"),
-            _ => (-1, "", ""),
+            SendNotice(notice);
+            return;
+        }
+        if (_state.IsFinished)
+            Complete();
+        else if (!_context.Settings.Queue.Hold)
+            Reschedule();
+    }
+
+    void SendNotice(NoticeDue notice)
+    {
+        _notifying = true;
+        var state = _state;
+        var context = _context;
+        var messages = ClusterSharding.Get(Context.System).ShardRegion("message");
+        var now = Now;
+        Task.Run(async () =>
+        {
+            var original = await context.Store.ReadBodyAsync(state.QueueId!).ConfigureAwait(false) ?? [];
+            var dsn = context.Notices.Build(state, notice, original, context.Policy, now);
+            await context.Injector.InjectAsync(messages, notice.NoticeQueueId, "", [state.Sender], dsn, now).ConfigureAwait(false);
+            return new NoticeQueued(notice);
+        }).PipeTo(Self);
+    }
+
+    void OnNoticeQueued(NoticeQueued queued)
+    {
+        var notice = queued.Notice;
+        Persist(new NoticeSent(notice.Kind, notice.Recipients, notice.NoticeQueueId, Now), e =>
+        {
+            _state = _state.Apply(e);
+            _context.Logger.NoticeSent(_queueId, notice.Kind.ToString(), notice.NoticeQueueId, _state.Sender, notice.Recipients.Count);
+            _notifying = false;
+            Settle();
+        });
+    }
+
+    void LogAttempt(IMessageEvent e)
+    {
+        var (index, report, word) = e switch
+        {
+            RecipientDelivered d => (d.Index, d.Report, "sent"),
+            RecipientDeferred d => (d.Index, d.Report, "deferred"),
+            RecipientFailed f => (f.Index, f.Report, f.Expired ? "expired" : "bounced"),
+            _ => (-1, null, ""),
         };
-        if (index < 0)
+        if (report is null)
             return;
         var recipient = _state.Recipients[index].Address;
-        var space = status.IndexOf(' ', StringComparison.Ordinal);
-        var dsn = space > 0 ? status[..space] : status;
-        var detail = space > 0 ? status[(space + 1)..] : status;
-        _context.Logger.DeliveryAttempt(_queueId, recipient.Mailbox, recipient.Original, "local", (now - _state.ReceivedAt).TotalSeconds, dsn, word, detail);
+        _context.Logger.DeliveryAttempt(_queueId, recipient.Mailbox, recipient.Original, report.Relay ?? "none", (Now - _state.ReceivedAt).TotalSeconds, report.Dsn, word, report.Text);
     }
 
     /// <summary>Waiting for a retry needs no live actor: the queue row carries the due time.</summary>
     void Reschedule()
     {
-        if (_state.NextAttemptAt is not { } next)
+        if (_state.NextWakeAt(_context.Policy) is not { } next)
             return;
         _context.Store.RescheduleAsync(_queueId, next, QueueStore.Deferred)
             .ContinueWith(t => t.IsFaulted ? (object)new Status.Failure(t.Exception!) : new Settled())
@@ -235,6 +316,7 @@ public sealed class MessageActor : ReceivePersistentActor
 
     void Complete()
     {
+        _completing = true;
         Persist(new MessageCompleted(Now), e =>
         {
             _state = _state.Apply(e);
@@ -251,10 +333,7 @@ public sealed class MessageActor : ReceivePersistentActor
         _context.Store.RemoveAsync(queueId).ContinueWith(t =>
         {
             if (t.IsFaulted)
-            {
-                logger.QueueStoreFailed(queueId, t.Exception!.GetBaseException().Message);
                 return (object)new Status.Failure(t.Exception!);
-            }
             if (wasAccepted)
                 logger.MessageRemoved(queueId);
             return new Settled();
@@ -269,7 +348,7 @@ public sealed class MessageActor : ReceivePersistentActor
     {
         if (message is Status.Failure failure)
         {
-            // A failed store operation: stop, and let the queue row's lease bring the message back.
+            // A failed store or notice operation: stop, and let the queue row's lease bring the message back.
             _context.Logger.QueueStoreFailed(_queueId, failure.Cause.GetBaseException().Message);
             Stop();
             return;
@@ -277,7 +356,19 @@ public sealed class MessageActor : ReceivePersistentActor
         base.Unhandled(message);
     }
 
-    sealed record AttemptFinished(IReadOnlyList<DeliveryOutcome> Outcomes);
+    enum RouteKind
+    {
+        Maildir,
+        Lmtp,
+        Smtp,
+    }
+
+    /// <summary>How a group of recipients is reached: one attempt per route.</summary>
+    sealed record Route(RouteKind Kind, string Target);
+
+    sealed record AttemptFinished(IReadOnlyList<int> Recipients, IReadOnlyList<DeliveryOutcome> Outcomes);
+
+    sealed record NoticeQueued(NoticeDue Notice);
 
     sealed record OrphanChecked(QueueEntry? Entry);
 

@@ -12,7 +12,8 @@ public enum RecipientStatus
     Failed,
 }
 
-public sealed record RecipientState(RecipientAddress Address, RecipientStatus Status, int Attempts, DateTimeOffset? NextAttemptAt, string? LastStatus)
+/// <param name="Expired">Failed because the message grew too old, not by a permanent reply.</param>
+public sealed record RecipientState(RecipientAddress Address, RecipientStatus Status, int Attempts, DateTimeOffset? NextAttemptAt, AttemptReport? Last, bool Expired = false, bool FailureNotified = false)
 {
     public bool IsFinal => Status is RecipientStatus.Delivered or RecipientStatus.Failed;
 
@@ -21,16 +22,34 @@ public sealed record RecipientState(RecipientAddress Address, RecipientStatus St
 }
 
 /// <summary>The outcome of one delivery attempt to one recipient.</summary>
-public abstract record DeliveryOutcome(int Index, string Status)
+public abstract record DeliveryOutcome(int Index, AttemptReport Report)
 {
-    public sealed record Delivered(int Index, string Status) : DeliveryOutcome(Index, Status);
-    public sealed record TemporaryFailure(int Index, string Status) : DeliveryOutcome(Index, Status);
-    public sealed record PermanentFailure(int Index, string Status) : DeliveryOutcome(Index, Status);
+    public sealed record Delivered(int Index, AttemptReport Report) : DeliveryOutcome(Index, Report);
+    public sealed record TemporaryFailure(int Index, AttemptReport Report) : DeliveryOutcome(Index, Report);
+    public sealed record PermanentFailure(int Index, AttemptReport Report) : DeliveryOutcome(Index, Report);
+}
+
+/// <summary>A delivery status notification the message owes its sender.</summary>
+public sealed record NoticeDue(NoticeKind Kind, IReadOnlyList<int> Recipients, string NoticeQueueId);
+
+/// <summary>The queue's rules that depend on configuration, and the one source of chance (retry jitter).</summary>
+public sealed class QueuePolicy(DeliverySettings delivery, Func<double> random)
+{
+    public DeliverySettings Delivery => delivery;
+
+    public RetrySchedule ScheduleFor(RecipientAddress recipient) =>
+        recipient.Remote ? delivery.For(recipient.Domain).Retry : delivery.Default.Retry;
+
+    public DateTimeOffset NextAttempt(RecipientAddress recipient, int failedAttempts, DateTimeOffset now) =>
+        ScheduleFor(recipient).NextAttempt(failedAttempts, now, random());
+
+    public DateTimeOffset ExpiresAt(RecipientAddress recipient, DateTimeOffset receivedAt) => receivedAt + ScheduleFor(recipient).MaxAge;
 }
 
 /// <summary>
 /// One message's state, rebuilt from its journal. Commands become events here and events
-/// change the state here, so the queue's rules are tested without an actor system.
+/// change the state here, so the queue's rules (retries, expiry, notices) are tested without
+/// an actor system.
 /// </summary>
 public sealed record MessageState
 {
@@ -42,15 +61,27 @@ public sealed record MessageState
     public DateTimeOffset ReceivedAt { get; init; }
     public long Size { get; init; }
     public ImmutableArray<RecipientState> Recipients { get; init; } = [];
+    public ImmutableHashSet<NoticeKind> DelayNoticesSent { get; init; } = [];
+    public int FailureNotices { get; init; }
     public bool Abandoned { get; init; }
     public bool Completed { get; init; }
 
     public bool IsAccepted => QueueId is not null;
+
+    /// <summary>Mail from the null sender (a bounce) is never answered with another one (RFC 5321 §4.5.5).</summary>
+    public bool MayNotify => Sender.Length > 0;
+
     public bool AllFinal => IsAccepted && (Abandoned || Recipients.All(r => r.IsFinal));
 
-    /// <summary>The earliest retry among deferred recipients, if any is waiting.</summary>
-    public DateTimeOffset? NextAttemptAt =>
-        Recipients.Where(r => r.Status == RecipientStatus.Deferred).Select(r => r.NextAttemptAt).Min();
+    /// <summary>Done for good: every recipient final and every failure reported.</summary>
+    public bool IsFinished => AllFinal && (Abandoned || !MayNotify || Recipients.All(r => r.Status != RecipientStatus.Failed || r.FailureNotified));
+
+    /// <summary>When the queue must look at this message again: the earliest retry or expiry.</summary>
+    public DateTimeOffset? NextWakeAt(QueuePolicy policy) =>
+        Recipients.Where(r => r.Status == RecipientStatus.Deferred)
+            .Select(r => Min(r.NextAttemptAt!.Value, policy.ExpiresAt(r.Address, ReceivedAt)))
+            .Cast<DateTimeOffset?>()
+            .Min();
 
     public IReadOnlyList<int> DueRecipients(DateTimeOffset now) =>
         Enumerable.Range(0, Recipients.Length).Where(i => Recipients[i].IsDue(now)).ToList();
@@ -68,25 +99,77 @@ public sealed record MessageState
         foreach (var original in command.Recipients)
         {
             var (local, domain) = MailAddress.Split(original);
-            if (directory.Lookup(local, domain) is not RecipientLookup.Local found)
-                continue;
-            foreach (var mailbox in found.Mailboxes)
+            switch (directory.Lookup(local, domain))
             {
-                if (seen.Add(mailbox))
-                    recipients.Add(new RecipientAddress(original, mailbox));
+                case RecipientLookup.Local found:
+                    foreach (var mailbox in found.Mailboxes)
+                    {
+                        if (seen.Add(mailbox))
+                            recipients.Add(new RecipientAddress(original, mailbox));
+                    }
+                    break;
+                case RecipientLookup.Foreign:
+                    var address = MailAddress.Format(local, MailAddress.NormalizeDomain(domain));
+                    if (seen.Add(address))
+                        recipients.Add(new RecipientAddress(original, address, Remote: true));
+                    break;
             }
         }
         return [new MessageAccepted(command.QueueId, command.Sender, recipients, command.Client, command.ReceivedAt, command.Size)];
     }
 
-    public IMessageEvent Record(DeliveryOutcome outcome, DateTimeOffset now, RetrySchedule schedule) => outcome switch
+    /// <summary>
+    /// A temporary failure is retried on the recipient's schedule, unless the message has
+    /// reached its maximum age: then it fails as expired.
+    /// </summary>
+    public IMessageEvent Record(DeliveryOutcome outcome, DateTimeOffset now, QueuePolicy policy)
     {
-        DeliveryOutcome.Delivered d => new RecipientDelivered(d.Index, now, d.Status),
-        DeliveryOutcome.PermanentFailure f => new RecipientFailed(f.Index, now, f.Status),
-        DeliveryOutcome.TemporaryFailure t => new RecipientDeferred(
-            t.Index, now, now + schedule.IntervalAfter(Recipients[t.Index].Attempts + 1), t.Status),
-        _ => throw new ArgumentOutOfRangeException(nameof(outcome)),
-    };
+        var recipient = Recipients[outcome.Index];
+        return outcome switch
+        {
+            DeliveryOutcome.Delivered d => new RecipientDelivered(d.Index, now, d.Report),
+            DeliveryOutcome.PermanentFailure f => new RecipientFailed(f.Index, now, f.Report),
+            DeliveryOutcome.TemporaryFailure t when now >= policy.ExpiresAt(recipient.Address, ReceivedAt) => new RecipientFailed(t.Index, now, t.Report, Expired: true),
+            DeliveryOutcome.TemporaryFailure t => new RecipientDeferred(t.Index, now, policy.NextAttempt(recipient.Address, recipient.Attempts + 1, now), t.Report),
+            _ => throw new ArgumentOutOfRangeException(nameof(outcome)),
+        };
+    }
+
+    /// <summary>Recipients past the maximum age fail now, whatever they were waiting for.</summary>
+    public IReadOnlyList<IMessageEvent> Expire(DateTimeOffset now, QueuePolicy policy, IReadOnlySet<int> inFlight)
+    {
+        var events = new List<IMessageEvent>();
+        for (var i = 0; i < Recipients.Length; i++)
+        {
+            var r = Recipients[i];
+            if (r.IsFinal || inFlight.Contains(i) || now < policy.ExpiresAt(r.Address, ReceivedAt))
+                continue;
+            var last = r.Last ?? new AttemptReport("4.4.7", "delivery time expired");
+            events.Add(new RecipientFailed(i, now, last with { Dsn = last.Dsn.StartsWith('4') ? last.Dsn : "4.4.7" }, Expired: true));
+        }
+        return events;
+    }
+
+    /// <summary>
+    /// The next notice this message owes its sender, one at a time: failures first, then the
+    /// delay warning after the first failed attempt, then the one after a long wait.
+    /// </summary>
+    public NoticeDue? NextNotice(DateTimeOffset now, QueuePolicy policy)
+    {
+        if (!MayNotify || Abandoned || QueueId is null)
+            return null;
+        var failed = Indices(r => r.Status == RecipientStatus.Failed && !r.FailureNotified);
+        if (failed.Count > 0)
+            return new NoticeDue(NoticeKind.Failure, failed, $"{QueueId}B{FailureNotices + 1}");
+        var deferred = Indices(r => r.Status == RecipientStatus.Deferred);
+        if (deferred.Count == 0)
+            return null;
+        if (policy.Delivery.DelayNoticeOnFirstFailure && !DelayNoticesSent.Contains(NoticeKind.FirstDelay))
+            return new NoticeDue(NoticeKind.FirstDelay, deferred, $"{QueueId}D1");
+        if (policy.Delivery.DelayNoticeAfter is { } after && now - ReceivedAt >= after && !DelayNoticesSent.Contains(NoticeKind.LateDelay))
+            return new NoticeDue(NoticeKind.LateDelay, deferred, $"{QueueId}D2");
+        return null;
+    }
 
     public MessageState Apply(IMessageEvent @event) => @event switch
     {
@@ -99,14 +182,25 @@ public sealed record MessageState
             Size = a.Size,
             Recipients = [.. a.Recipients.Select(r => new RecipientState(r, RecipientStatus.Pending, 0, null, null))],
         },
-        RecipientDelivered d => Update(d.Index, r => r with { Status = RecipientStatus.Delivered, Attempts = r.Attempts + 1, NextAttemptAt = null, LastStatus = d.Status }),
-        RecipientDeferred d => Update(d.Index, r => r with { Status = RecipientStatus.Deferred, Attempts = r.Attempts + 1, NextAttemptAt = d.NextAttemptAt, LastStatus = d.Status }),
-        RecipientFailed f => Update(f.Index, r => r with { Status = RecipientStatus.Failed, Attempts = r.Attempts + 1, NextAttemptAt = null, LastStatus = f.Status }),
+        RecipientDelivered d => Update(d.Index, r => r with { Status = RecipientStatus.Delivered, Attempts = r.Attempts + 1, NextAttemptAt = null, Last = d.Report }),
+        RecipientDeferred d => Update(d.Index, r => r with { Status = RecipientStatus.Deferred, Attempts = r.Attempts + 1, NextAttemptAt = d.NextAttemptAt, Last = d.Report }),
+        RecipientFailed f => Update(f.Index, r => r with { Status = RecipientStatus.Failed, Attempts = f.Expired ? r.Attempts : r.Attempts + 1, NextAttemptAt = null, Last = f.Report, Expired = f.Expired }),
+        NoticeSent { Kind: NoticeKind.Failure } n => this with
+        {
+            FailureNotices = FailureNotices + 1,
+            Recipients = [.. Recipients.Select((r, i) => n.Recipients.Contains(i) ? r with { FailureNotified = true } : r)],
+        },
+        NoticeSent n => this with { DelayNoticesSent = DelayNoticesSent.Add(n.Kind) },
         MessageAbandoned => this with { Abandoned = true },
         MessageCompleted => this with { Completed = true },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name),
     };
 
+    List<int> Indices(Func<RecipientState, bool> predicate) =>
+        Enumerable.Range(0, Recipients.Length).Where(i => predicate(Recipients[i])).ToList();
+
     MessageState Update(int index, Func<RecipientState, RecipientState> change) =>
         this with { Recipients = Recipients.SetItem(index, change(Recipients[index])) };
+
+    static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

@@ -2,7 +2,6 @@ using ActorMta.Persistence;
 using ActorMta.Tests.Support;
 using MailKit.Net.Smtp;
 using Microsoft.Data.Sqlite;
-using MimeKit;
 
 namespace ActorMta.Tests.Edge;
 
@@ -46,7 +45,7 @@ public sealed class AcceptanceDurabilityTests
 
         Assert.Equal(451, (int)refused.StatusCode);
         Assert.StartsWith("4.3.0", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(0, await Eventually.Get(queue.CountAsync, count => count == 0, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await Eventually.GetAsync(queue.CountAsync, count => count == 0, TimeSpan.FromSeconds(30)));
         Assert.Empty(server.DeliveredFiles("admin@example.test"));
 
         var queueId = await Send(server.Port);
@@ -68,17 +67,5 @@ public sealed class AcceptanceDurabilityTests
         return manifests;
     }
 
-    static async Task<string> Send(int port)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("sender@elsewhere.test"));
-        message.To.Add(MailboxAddress.Parse("admin@example.test"));
-        message.Subject = "durability";
-        message.Body = new TextPart("plain") { Text = "Keep me.\r\n" };
-        using var client = new SmtpClient();
-        await client.ConnectAsync("127.0.0.1", port, MailKit.Security.SecureSocketOptions.None);
-        var reply = await client.SendAsync(message);
-        await client.DisconnectAsync(true);
-        return reply.Split("queued as ")[1].Trim();
-    }
+    static Task<string> Send(int port) => Mail.SendAsync(port, "sender@elsewhere.test", "admin@example.test", "durability");
 }

@@ -5,12 +5,12 @@ namespace ActorMta.Tests.Edge;
 
 public sealed class ListedServer : IAsyncLifetime
 {
-    public Dnsmasq Dns { get; private set; } = null!;
+    public DnsServer Dns { get; private set; } = null!;
     public MtaServer Server { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Dns = await Dnsmasq.StartAsync("dnsbl.test", "2.0.0.127.dnsbl.test",
+        Dns = DnsServer.Start(
             "--host-record=2.0.0.127.dnsbl.test,127.0.0.2",
             "--txt-record=2.0.0.127.dnsbl.test,Listed for testing; see https://dnsbl.test/2",
             "--host-record=3.0.0.127.dnsbl.test,127.0.0.2",

@@ -33,12 +33,12 @@ public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
         "STARTTLS", "AUTH PLAIN", "AUTH LOGIN", "AUTH CRAM-MD5", "BDAT 10", "PROXY TCP4", "\0", "..", ".",
     ];
 
+    readonly TempDirectory _data = new();
     MtaServer _server = null!;
 
     public async Task InitializeAsync()
     {
-        var data = TempDirectory.Create();
-        MtaServer.WriteUsers(data, ("admin@example.test", "correct horse battery staple", []));
+        MtaServer.WriteUsers(_data.Path, ("admin@example.test", "correct horse battery staple", []));
         _server = await MtaServer.StartAsync("""
             actormta.smtp {
               submissions.enabled = on
@@ -46,10 +46,14 @@ public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
               max-message-size = 100000
               auth.failure-delay = 10ms
             }
-            """, data);
+            """, _data.Path);
     }
 
-    public Task DisposeAsync() => _server.DisposeAsync().AsTask();
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _data.Dispose();
+    }
 
     [Fact]
     public async Task random_and_malformed_input_leaves_the_server_serving_with_bounded_memory()

@@ -108,7 +108,7 @@ public sealed class LimitTests(LimitedServer fixture) : IClassFixture<LimitedSer
         }
 
         await open[0].DisposeAsync();
-        var greeting = await Eventually.Get(async () =>
+        var greeting = await Eventually.GetAsync(async () =>
         {
             await using var again = await SmtpDialog.OpenAsync(Server.Port);
             return again.Greeting;

@@ -17,7 +17,7 @@ public sealed class DefaultServer : IAsyncLifetime
           }
           smtp.max-message-size = 20000
           smtp.max-recipients = 5
-          # The tests speak from 127.0.0.1 as a stranger from the Internet would.
+          # The tests speak from 127.0.0.1 as an untrusted Internet client.
           smtp.trusted-networks = []
         }
         """);
@@ -206,32 +206,16 @@ public sealed class SmtpEdgeTests(DefaultServer fixture) : IClassFixture<Default
     [Fact]
     public async Task the_250_reply_carries_the_queue_id_the_log_and_maildir_use()
     {
-        var reply = await Send(Message("admin@example.test"));
+        var queueId = await Send(Message("admin@example.test"));
 
-        var queueId = reply.Split("queued as ")[1].Trim();
         Assert.Matches("^[0-9A-Z]{16}$", queueId);
         await Eventually.Get(() => Server.DeliveredFiles("admin@example.test"), f => f.Any(x => x.Contains(queueId, StringComparison.Ordinal)));
         Assert.Single(Server.DeliveredFiles("admin@example.test"), x => x.Contains(queueId, StringComparison.Ordinal));
     }
 
-    static MimeMessage Message(string to, string? subject = null)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("sender@elsewhere.test"));
-        message.To.Add(MailboxAddress.Parse(to));
-        message.Subject = subject ?? "test";
-        message.Body = new TextPart("plain") { Text = "Hello.\r\n" };
-        return message;
-    }
+    static MimeMessage Message(string to, string? subject = null) => Mail.Message("sender@elsewhere.test", [to], subject ?? "test");
 
-    async Task<string> Send(MimeMessage message)
-    {
-        using var client = new SmtpClient();
-        await client.ConnectAsync("127.0.0.1", Server.Port, MailKit.Security.SecureSocketOptions.None);
-        var reply = await client.SendAsync(message);
-        await client.DisconnectAsync(true);
-        return reply;
-    }
+    Task<string> Send(MimeMessage message) => Mail.SendAsync(Server.Port, message);
 }
 
 /// <summary>Sends to the accepted recipients when some are refused, as an MTA does.</summary>

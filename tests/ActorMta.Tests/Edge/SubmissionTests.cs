@@ -11,12 +11,13 @@ public sealed class SubmissionServer : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
+    readonly TempDirectory _data = new();
+
     public MtaServer Server { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        var data = TempDirectory.Create();
-        MtaServer.WriteUsers(data,
+        MtaServer.WriteUsers(_data.Path,
             ("admin@example.test", Password, []),
             ("carol@example.test", Password, ["@carol.test", "carol.c@elsewhere.test"]));
         Server = await MtaServer.StartAsync("""
@@ -33,10 +34,14 @@ public sealed class SubmissionServer : IAsyncLifetime
                 auth { failure-delay = 400ms, max-failures = 3, lockout = 1h }
               }
             }
-            """, data);
+            """, _data.Path);
     }
 
-    public Task DisposeAsync() => Server.DisposeAsync().AsTask();
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        _data.Dispose();
+    }
 }
 
 /// <summary>The submission listeners (587 STARTTLS, 465 implicit TLS): TLS first, then AUTH, then only one's own addresses.</summary>

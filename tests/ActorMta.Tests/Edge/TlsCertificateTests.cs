@@ -13,16 +13,16 @@ public sealed class TlsCertificateTests
     [Fact]
     public async Task starttls_presents_the_configured_pem_certificate_and_a_renewed_one_without_a_restart()
     {
-        var data = TempDirectory.Create();
-        var certificateFile = Path.Combine(data, "cert.pem");
-        var keyFile = Path.Combine(data, "key.pem");
+        using var data = new TempDirectory();
+        var certificateFile = data.File("cert.pem");
+        var keyFile = data.File("key.pem");
         WritePem("first.example.test", certificateFile, keyFile);
         await using var server = await MtaServer.StartAsync($$"""
             actormta.smtp {
               submission.enabled = on
               tls { certificate-file = "{{certificateFile}}", key-file = "{{keyFile}}" }
             }
-            """, data);
+            """, data.Path);
 
         Assert.Equal("CN=first.example.test", await PresentedSubject(server.SubmissionPort));
 

@@ -17,12 +17,14 @@ namespace ActorMta.Tests.Support;
 public sealed class MtaServer : IAsyncDisposable
 {
     readonly IHost _host;
+    readonly TempDirectory? _ownDirectory;
 
-    MtaServer(IHost host, ActorMtaSettings settings, IReadOnlyDictionary<string, IPEndPoint> listening)
+    MtaServer(IHost host, ActorMtaSettings settings, IReadOnlyDictionary<string, IPEndPoint> listening, TempDirectory? ownDirectory)
     {
         _host = host;
         Settings = settings;
         Listening = listening;
+        _ownDirectory = ownDirectory;
     }
 
     public ActorMtaSettings Settings { get; }
@@ -37,7 +39,8 @@ public sealed class MtaServer : IAsyncDisposable
     /// <param name="overlay">HOCON applied over the defaults; data-dir and the listeners' ports are filled in.</param>
     public static async Task<MtaServer> StartAsync(string overlay = "", string? dataDirectory = null)
     {
-        var data = dataDirectory ?? TempDirectory.Create();
+        var own = dataDirectory is null ? new TempDirectory() : null;
+        var data = dataDirectory ?? own!.Path;
         var config = ActorMtaConfiguration.FromText($$"""
             actormta {
               data-dir = "{{data}}"
@@ -56,7 +59,7 @@ public sealed class MtaServer : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var listening = await host.Services.GetRequiredService<SmtpEdge>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
-        return new MtaServer(host, settings, listening);
+        return new MtaServer(host, settings, listening, own);
     }
 
     /// <summary>Writes users into a data directory before a server starts on it (a cheap hash: tests need no slow one).</summary>
@@ -80,6 +83,7 @@ public sealed class MtaServer : IAsyncDisposable
     {
         await _host.StopAsync(TimeSpan.FromSeconds(20));
         _host.Dispose();
+        _ownDirectory?.Dispose();
     }
 
     public static int FreePort()
@@ -90,20 +94,10 @@ public sealed class MtaServer : IAsyncDisposable
     }
 }
 
-public static class TempDirectory
-{
-    public static string Create()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "actormta-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
-    }
-}
-
 /// <summary>Polls a condition with a deadline: waits on the system, never a fixed sleep.</summary>
 public static class Eventually
 {
-    public static async Task<T> Get<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? within = null)
+    public static async Task<T> GetAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
         while (true)
@@ -116,5 +110,5 @@ public static class Eventually
     }
 
     public static Task<T> Get<T>(Func<T> probe, Func<T, bool> done, TimeSpan? within = null) =>
-        Get(() => Task.FromResult(probe()), done, within);
+        GetAsync(() => Task.FromResult(probe()), done, within);
 }

@@ -35,12 +35,12 @@ public sealed class PasswordHashTests
 
 public sealed class UserCommandTests : IDisposable
 {
-    readonly string _data = TempDirectory.Create();
+    readonly TempDirectory _data = new();
     readonly StringWriter _output = new();
     readonly StringWriter _error = new();
     readonly RecipientDirectory _directory = ActorMtaSettings.From(ActorMtaConfiguration.FromText("")).Recipients;
 
-    UserStore Store => new(Path.Combine(_data, "users.json"));
+    UserStore Store => new(_data.File("users.json"));
 
     int Run(string password, params string[] args) =>
         UserCommand.Run(args, Store, _directory, _ => password, _output, _error, iterations: 1000);
@@ -102,5 +102,5 @@ public sealed class UserCommandTests : IDisposable
         Assert.NotEqual(before, store.Find("alice@example.test")!.PasswordHash);
     }
 
-    public void Dispose() => Directory.Delete(_data, recursive: true);
+    public void Dispose() => _data.Dispose();
 }

@@ -1,0 +1,32 @@
+using Akka.Actor;
+using ActorMta.Config;
+using ActorMta.Persistence;
+using ActorMta.Protocol;
+using Microsoft.Data.Sqlite;
+
+namespace ActorMta.Queue;
+
+/// <summary>
+/// Queues mail the server writes itself (delivery status notifications) by the same path as
+/// mail from clients: body and queue row first, then the message actor's acceptance.
+/// Queue ids of such mail are derived from their cause, so injecting twice after a crash
+/// finds the first copy.
+/// </summary>
+public sealed class MessageInjector(QueueStore store, ActorMtaSettings settings)
+{
+    const int SqliteConstraint = 19;
+
+    public async Task InjectAsync(IActorRef messages, string queueId, string sender, IReadOnlyList<string> recipients, byte[] body, DateTimeOffset now)
+    {
+        try
+        {
+            await store.StoreAsync(queueId, body, now, now + settings.Queue.ClaimLease, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteConstraint)
+        {
+            // Stored by an earlier attempt that did not live to record it.
+        }
+        var command = new AcceptMessage(queueId, sender, recipients, $"local ({settings.Hostname})", now, body.Length, AcceptBy: DateTimeOffset.MaxValue);
+        await messages.Ask<MessageQueued>(command, settings.Smtp.AcceptTimeout).ConfigureAwait(false);
+    }
+}
