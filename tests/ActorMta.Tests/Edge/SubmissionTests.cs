@@ -246,3 +246,61 @@ public sealed class SubmissionTests(SubmissionServer fixture) : IClassFixture<Su
         return message;
     }
 }
+
+public sealed class RoadWarriorWorld : IAsyncLifetime
+{
+    static readonly IPAddress RemoteMx = IPAddress.Parse("127.0.0.20");
+    readonly TempDirectory _data = new();
+
+    public DnsServer Dns { get; private set; } = null!;
+    public ScriptedReceiver Remote { get; private set; } = null!;
+    public MtaServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var port = MtaServer.FreePort();
+        Dns = DnsServer.Start("--mx-host=remote.test,mx.remote.test,10", "--host-record=mx.remote.test,127.0.0.20");
+        Remote = await ScriptedReceiver.StartAsync(RemoteMx, port);
+        MtaServer.WriteUsers(_data.Path, ("admin@example.test", SubmissionServer.Password, []));
+        Server = await MtaServer.StartAsync(
+            Delivery.OutboundWorld.Overlay(Dns, port, "smtp { submission.enabled = on, trusted-networks = [] }"), _data.Path);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        await Remote.DisposeAsync();
+        Dns.Dispose();
+        _data.Dispose();
+    }
+}
+
+/// <summary>The point of submission: a user away from home sends through its own server to anyone.</summary>
+public sealed class RoadWarriorTests(RoadWarriorWorld world) : IClassFixture<RoadWarriorWorld>
+{
+    [Fact]
+    public async Task mail_submitted_with_auth_on_587_is_delivered_to_a_foreign_domains_mx()
+    {
+        var subject = Guid.NewGuid().ToString();
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, CheckCertificateRevocation = false };
+        await client.ConnectAsync("127.0.0.1", world.Server.SubmissionPort, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync("admin@example.test", SubmissionServer.Password);
+
+        await client.SendAsync(Mail.Message("admin@example.test", ["friend@remote.test"], subject));
+
+        var delivered = await Eventually.Get(() => world.Remote.Messages.FirstOrDefault(m => m.Text.Contains(subject, StringComparison.Ordinal)), m => m is not null);
+        Assert.NotNull(delivered);
+        Assert.Equal("admin@example.test", delivered.Sender);
+        Assert.Equal(["friend@remote.test"], delivered.Recipients);
+        Assert.Contains("with ESMTPSA id", delivered.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task the_same_message_from_a_stranger_on_the_mx_is_refused_as_relaying()
+    {
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(() => Mail.SendAsync(world.Server.Port, "admin@example.test", "friend@remote.test", "relay?"));
+
+        Assert.Equal(550, (int)error.StatusCode);
+        Assert.StartsWith("5.7.1", error.Message, StringComparison.Ordinal);
+    }
+}
