@@ -88,7 +88,7 @@ public sealed record ActorMtaSettings
                     d.GetDouble("retry-jitter", defaultRetry.Jitter),
                     d.GetTimeSpan("max-age", defaultRetry.MaxAge));
                 Validate(retry, $"actormta.delivery.destinations.\"{name}\"");
-                destinations[MailAddress.NormalizeDomain(name)] = new DestinationSettings(retry, Port(d.GetInt("port", defaults.Port), "port"), d.GetBoolean("require-tls", defaults.RequireTls));
+                destinations[MailAddress.NormalizeDomain(name)] = new DestinationSettings(retry, Port(d.GetInt("port", defaults.Port), $"actormta.delivery.destinations.\"{name}\".port"), d.GetBoolean("require-tls", defaults.RequireTls));
             }
         }
 
@@ -291,11 +291,21 @@ public sealed record SmtpSettings
 
     static IPNetwork ParseNetwork(string text)
     {
-        if (IPAddress.TryParse(text, out var host))
-            return new IPNetwork(host, host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
-        return IPNetwork.TryParse(text, out var network) ? network
-            : throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not an address or a CIDR network (e.g. 192.0.2.0/24)");
+        var address = text.Split('/')[0];
+        var isIPv6 = address.Contains(':', StringComparison.Ordinal);
+        // IPv4 only as four decimal octets: the parser also takes "10.1", "010.0.0.0" (octal) and
+        // "0x0a000000", which name other networks than they seem to.
+        if ((isIPv6 || IsDottedQuad(address))
+            && IPNetwork.TryParse(text.Contains('/', StringComparison.Ordinal) ? text : text + (isIPv6 ? "/128" : "/32"), out var network))
+        {
+            return network;
+        }
+        throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not an address or a CIDR network (e.g. 192.0.2.0/24)");
     }
+
+    static bool IsDottedQuad(string address) =>
+        address.Split('.') is { Length: 4 } octets
+        && octets.All(o => o.Length is >= 1 and <= 3 && o.All(char.IsAsciiDigit) && (o.Length == 1 || o[0] != '0'));
 
     static int Positive(int value, string key) =>
         value > 0 ? value : throw new SettingsException($"actormta.smtp.{key} must be at least 1 (it is {value})");

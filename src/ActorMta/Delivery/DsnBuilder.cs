@@ -14,6 +14,9 @@ namespace ActorMta.Delivery;
 /// </summary>
 public sealed class DsnBuilder(string hostname)
 {
+    /// <summary>Queued like mail received over SMTP: CRLF line ends, whatever the platform's default.</summary>
+    static readonly FormatOptions Wire = new() { NewLineFormat = NewLineFormat.Dos };
+
     public byte[] Build(MessageState message, NoticeDue notice, byte[] original, QueuePolicy policy, DateTimeOffset now)
     {
         var report = new MultipartReport("delivery-status")
@@ -34,7 +37,7 @@ public sealed class DsnBuilder(string hostname)
         // RFC 3834 §5: an automatic reply; well-behaved responders will not answer it.
         dsn.Headers.Add("Auto-Submitted", "auto-replied");
         using var output = new MemoryStream();
-        dsn.WriteTo(FormatOptions.Default, output);
+        dsn.WriteTo(Wire, output);
         return output.ToArray();
     }
 
@@ -99,9 +102,12 @@ public sealed class DsnBuilder(string hostname)
     /// <summary>The original's header section, as a message without a body.</summary>
     static MimeMessage Headers(byte[] original)
     {
+        // The header section ends at the first empty line; a careless client ends lines with a bare LF.
         var span = original.AsSpan();
-        var end = span.IndexOf("\r\n\r\n"u8);
-        var length = end < 0 ? span.Length : end + 2;
+        var crlf = span.IndexOf("\n\r\n"u8);
+        var lf = span.IndexOf("\n\n"u8);
+        var end = crlf < 0 ? lf : lf < 0 ? crlf : Math.Min(crlf, lf);
+        var length = end < 0 ? span.Length : end + 1;
         var headers = new byte[length + 2];
         span[..length].CopyTo(headers);
         "\r\n"u8.CopyTo(headers.AsSpan(length));

@@ -86,8 +86,11 @@ sealed class SmtpInputFilter(Stream inner, WireOptions options, ConnectionState 
             connection.GreetingSent = true;
             if (await connection.Admission.ConfigureAwait(false) is { } refusal)
             {
+                // The server's decision, not the client's error: it does not count towards max-errors.
                 connection.Refused = refusal.StartsWith("554", StringComparison.Ordinal);
-                await SendAsync(Encoding.ASCII.GetBytes(refusal + "\r\n"), cancellationToken).ConfigureAwait(false);
+                connection.Closing = !connection.Refused;
+                await inner.WriteAsync(Encoding.ASCII.GetBytes(refusal + "\r\n"), cancellationToken).ConfigureAwait(false);
+                await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
         }
