@@ -10,15 +10,17 @@ public sealed record QueueEntry(string QueueId, DateTimeOffset DueAt, string Sta
 /// Message bodies and the queue index, in one SQLite file beside the journal. A body and
 /// its index row are written in one transaction before the message actor is asked to
 /// accept, and removed together after it has persisted completion, so a crash at any
-/// point leaves the message findable by the scheduler.
+/// point leaves the message findable by the scheduler. Writes are group-committed
+/// (<see cref="GroupCommit"/>); reads run beside them on their own connections (WAL).
 /// </summary>
-public sealed class QueueStore
+public sealed class QueueStore : IDisposable
 {
     public const string New = "new";
     public const string Deferred = "deferred";
 
     readonly string _path;
     readonly string _connectionString;
+    readonly Lazy<GroupCommit> _writer;
 
     public QueueStore(string path)
     {
@@ -29,6 +31,13 @@ public sealed class QueueStore
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _writer = new Lazy<GroupCommit>(() => new GroupCommit(Open));
+    }
+
+    public void Dispose()
+    {
+        if (_writer.IsValueCreated)
+            _writer.Value.Dispose();
     }
 
     public void Initialize()
@@ -51,30 +60,24 @@ public sealed class QueueStore
     }
 
     /// <summary>Stores the body and its index row atomically; the row is due only after <paramref name="dueAt"/>.</summary>
-    public Task StoreAsync(string queueId, ReadOnlyMemory<byte> body, DateTimeOffset now, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+    public Task StoreAsync(string queueId, ReadOnlyMemory<byte> body, DateTimeOffset now, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        var bytes = body.ToArray();
+        return _writer.Value.WriteAsync(connection =>
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
-            using (var insertBody = connection.CreateCommand())
-            {
-                insertBody.CommandText = "INSERT INTO message_body (queue_id, body) VALUES ($id, $body)";
-                insertBody.Parameters.AddWithValue("$id", queueId);
-                insertBody.Parameters.Add("$body", SqliteType.Blob).Value = body.ToArray();
-                insertBody.ExecuteNonQuery();
-            }
-            using (var insertRow = connection.CreateCommand())
-            {
-                insertRow.CommandText = "INSERT INTO queue (queue_id, due_at, state, created_at) VALUES ($id, $due, $state, $created)";
-                insertRow.Parameters.AddWithValue("$id", queueId);
-                insertRow.Parameters.AddWithValue("$due", dueAt.ToUnixTimeMilliseconds());
-                insertRow.Parameters.AddWithValue("$state", New);
-                insertRow.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
-                insertRow.ExecuteNonQuery();
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-            transaction.Commit();
-        }, cancellationToken);
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO message_body (queue_id, body) VALUES ($id, $body);
+                INSERT INTO queue (queue_id, due_at, state, created_at) VALUES ($id, $due, $state, $created);
+                """;
+            command.Parameters.AddWithValue("$id", queueId);
+            command.Parameters.Add("$body", SqliteType.Blob).Value = bytes;
+            command.Parameters.AddWithValue("$due", dueAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$state", New);
+            command.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
+            return command.ExecuteNonQuery();
+        }).WaitAsync(cancellationToken);
+    }
 
     public Task<byte[]?> ReadBodyAsync(string queueId) =>
         Task.Run(() =>
@@ -100,28 +103,24 @@ public sealed class QueueStore
         });
 
     public Task RescheduleAsync(string queueId, DateTimeOffset dueAt, string state) =>
-        Task.Run(() =>
+        _writer.Value.WriteAsync(connection =>
         {
-            using var connection = Open();
             using var command = connection.CreateCommand();
             command.CommandText = "UPDATE queue SET due_at = $due, state = $state WHERE queue_id = $id";
             command.Parameters.AddWithValue("$id", queueId);
             command.Parameters.AddWithValue("$due", dueAt.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$state", state);
-            command.ExecuteNonQuery();
+            return command.ExecuteNonQuery();
         });
 
     /// <summary>Removes the body and the index row together: the message is done with.</summary>
     public Task RemoveAsync(string queueId) =>
-        Task.Run(() =>
+        _writer.Value.WriteAsync(connection =>
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
             command.CommandText = "DELETE FROM message_body WHERE queue_id = $id; DELETE FROM queue WHERE queue_id = $id;";
             command.Parameters.AddWithValue("$id", queueId);
-            command.ExecuteNonQuery();
-            transaction.Commit();
+            return command.ExecuteNonQuery();
         });
 
     /// <summary>
@@ -129,9 +128,8 @@ public sealed class QueueStore
     /// so the next poll does not wake them again while their actors work.
     /// </summary>
     public Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int limit) =>
-        Task.Run<IReadOnlyList<string>>(() =>
+        _writer.Value.WriteAsync<IReadOnlyList<string>>(connection =>
         {
-            using var connection = Open();
             using var command = connection.CreateCommand();
             command.CommandText = """
                 UPDATE queue SET due_at = $lease
@@ -153,9 +151,8 @@ public sealed class QueueStore
     /// that is not waiting for a retry due now.
     /// </summary>
     public Task<int> ReleaseLeasesAsync() =>
-        Task.Run(() =>
+        _writer.Value.WriteAsync(connection =>
         {
-            using var connection = Open();
             using var command = connection.CreateCommand();
             command.CommandText = "UPDATE queue SET due_at = 0 WHERE state = $new";
             command.Parameters.AddWithValue("$new", New);

@@ -164,10 +164,11 @@ public sealed record MessageState
         var deferred = Indices(r => r.Status == RecipientStatus.Deferred);
         if (deferred.Count == 0)
             return null;
-        if (policy.Delivery.DelayNoticeOnFirstFailure && !DelayNoticesSent.Contains(NoticeKind.FirstDelay))
-            return new NoticeDue(NoticeKind.FirstDelay, deferred, $"{QueueId}D1");
+        // A message whose first failure comes after the long wait (held mail) gets one warning, not two.
         if (policy.Delivery.DelayNoticeAfter is { } after && now - ReceivedAt >= after && !DelayNoticesSent.Contains(NoticeKind.LateDelay))
             return new NoticeDue(NoticeKind.LateDelay, deferred, $"{QueueId}D2");
+        if (policy.Delivery.DelayNoticeOnFirstFailure && !DelayNoticesSent.Contains(NoticeKind.FirstDelay))
+            return new NoticeDue(NoticeKind.FirstDelay, deferred, $"{QueueId}D1");
         return null;
     }
 
@@ -190,6 +191,8 @@ public sealed record MessageState
             FailureNotices = FailureNotices + 1,
             Recipients = [.. Recipients.Select((r, i) => n.Recipients.Contains(i) ? r with { FailureNotified = true } : r)],
         },
+        // The late warning also stands for the first one, which would only repeat it.
+        NoticeSent { Kind: NoticeKind.LateDelay } => this with { DelayNoticesSent = DelayNoticesSent.Add(NoticeKind.LateDelay).Add(NoticeKind.FirstDelay) },
         NoticeSent n => this with { DelayNoticesSent = DelayNoticesSent.Add(n.Kind) },
         MessageAbandoned => this with { Abandoned = true },
         MessageCompleted => this with { Completed = true },

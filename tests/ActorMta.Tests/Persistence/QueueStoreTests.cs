@@ -25,6 +25,7 @@ public sealed class QueueStoreTests : IDisposable
 
     public void Dispose()
     {
+        _store.Dispose();
         SqliteConnection.ClearAllPools();
         _temp.Dispose();
     }
@@ -36,6 +37,20 @@ public sealed class QueueStoreTests : IDisposable
 
     async Task<List<string>> Claim(DateTimeOffset now, int limit = 100) =>
         [.. (await _store.ClaimDueAsync(now, now + Lease, limit)).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public async Task writes_committed_together_fail_alone_a_duplicate_queue_id_does_not_undo_the_others()
+    {
+        await Store("A", T0);
+
+        var writes = Enumerable.Range(0, 40).Select(i => Store($"M{i}", T0)).Append(Store("A", T0, "a second copy")).ToList();
+        var duplicate = writes[^1];
+
+        await Assert.ThrowsAsync<SqliteException>(() => duplicate);
+        await Task.WhenAll(writes.Take(40));
+        Assert.Equal(41, await _store.CountAsync());
+        Assert.Equal("Subject: x\r\n\r\nbody\r\n", Encoding.UTF8.GetString((await _store.ReadBodyAsync("A"))!));
+    }
 
     [Fact]
     public async Task stored_body_reads_back_byte_for_byte()

@@ -80,6 +80,18 @@ public sealed class MessageNoticeTests
     }
 
     [Fact]
+    public void a_message_whose_first_failure_comes_after_the_long_wait_gets_one_warning_not_two()
+    {
+        var state = Accepted("alice@example.test").Defer(0, T0 + LateAfter + TimeSpan.FromMinutes(1));
+
+        var warning = state.NextNotice(T0 + LateAfter + TimeSpan.FromMinutes(1), Policy());
+        AssertNotice(NoticeKind.LateDelay, [0], QueueId + "D2", warning);
+        state = state.Notified(warning!, T0 + LateAfter + TimeSpan.FromMinutes(1));
+
+        Assert.Null(state.NextNotice(T0.AddDays(1), Policy()));
+    }
+
+    [Fact]
     public void a_message_that_expires_after_its_warnings_gets_a_second_failure_notice_b2()
     {
         var state = Accepted("alice@example.test", "someone@foreign.test").Bounce(1, T0).Defer(0, T0);
