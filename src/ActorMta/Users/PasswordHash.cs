@@ -40,8 +40,6 @@ public static class PasswordHash
         return CryptographicOperations.FixedTimeEquals(actual, expected);
     }
 
-    public static bool IsWellFormed(string encoded) => TryParse(encoded, out _, out _, out _);
-
     static bool TryParse(string encoded, out int iterations, out byte[] salt, out byte[] hash)
     {
         (iterations, salt, hash) = (0, [], []);
