@@ -19,7 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-work=$(mktemp -d /tmp/actormta-bench.XXXXXX)
+work=$(mktemp -d /tmp/actormta-deferred-queue.XXXXXX)
 dotnet publish src/ActorMta.Host -c Release -o "$work/bin" -v quiet -nologo >/dev/null
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 smtp_port=$(free_port); dns_port=$(free_port)

@@ -8,8 +8,8 @@ namespace ActorMta;
 /// </summary>
 public static partial class Log
 {
-    [LoggerMessage(1000, LogLevel.Information, "SMTP listener on {Endpoint}, host name {Hostname}")]
-    public static partial void Listening(this ILogger logger, string endpoint, string hostname);
+    [LoggerMessage(1000, LogLevel.Information, "SMTP listener on {Endpoint} ({Listener}), host name {Hostname}")]
+    public static partial void Listening(this ILogger logger, string endpoint, string listener, string hostname);
 
     [LoggerMessage(1001, LogLevel.Information, "{QueueId}: client={Client}, helo={Helo}, from=<{Sender}>, size={Size}, nrcpt={Recipients} (queued)")]
     public static partial void MessageQueued(this ILogger logger, string queueId, string client, string helo, string sender, long size, int recipients);
@@ -64,4 +64,43 @@ public static partial class Log
 
     [LoggerMessage(3001, LogLevel.Error, "queue scheduler poll failed: {Reason}")]
     public static partial void SchedulerPollFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(4000, LogLevel.Warning, "TLS: no certificate configured (actormta.smtp.tls); using a self-signed certificate for {Hostname} generated at start-up, which clients will not trust")]
+    public static partial void SelfSignedCertificate(this ILogger logger, string hostname);
+
+    [LoggerMessage(4001, LogLevel.Information, "TLS: certificate {File} loaded: {Subject}, valid until {NotAfter:u}")]
+    public static partial void CertificateLoaded(this ILogger logger, string file, string subject, DateTime notAfter);
+
+    [LoggerMessage(4002, LogLevel.Error, "TLS: certificate {File} could not be read again, the previous one stays in use: {Reason}")]
+    public static partial void CertificateReloadFailed(this ILogger logger, string file, string reason);
+
+    [LoggerMessage(4003, LogLevel.Information, "NOQUEUE: reject: CONNECT from {Client} ({Listener}): {Reply}")]
+    public static partial void ConnectionRefused(this ILogger logger, string listener, string client, string reply);
+
+    [LoggerMessage(4004, LogLevel.Information, "NOQUEUE: reject: {Command} from {Client}: {Reply}; from=<{Sender}> helo=<{Helo}>")]
+    public static partial void CommandRejected(this ILogger logger, string command, string client, string reply, string sender, string helo);
+
+    [LoggerMessage(4005, LogLevel.Warning, "{Client}: SASL authentication failed for user {User} ({Listener})")]
+    public static partial void AuthFailed(this ILogger logger, string client, string user, string listener);
+
+    [LoggerMessage(4006, LogLevel.Warning, "{Client}: locked out of AUTH until {Until:u} after repeated authentication failures")]
+    public static partial void AuthLockout(this ILogger logger, string client, DateTimeOffset until);
+
+    [LoggerMessage(4007, LogLevel.Warning, "{Client}: AUTH as {User} refused: locked out until {Until:u}")]
+    public static partial void AuthRefusedLockedOut(this ILogger logger, string client, string user, DateTimeOffset until);
+
+    [LoggerMessage(4008, LogLevel.Information, "{Client}: sasl_username={User} ({Listener})")]
+    public static partial void Authenticated(this ILogger logger, string client, string user, string listener);
+
+    [LoggerMessage(4009, LogLevel.Information, "{Client}: HELO check: {Problem}; helo=<{Helo}>")]
+    public static partial void HeloCheckFailed(this ILogger logger, string client, string helo, string problem);
+
+    [LoggerMessage(4010, LogLevel.Warning, "DNSBL {Zone}: lookup for {Client} failed, counted as not listed: {Reason}")]
+    public static partial void DnsblLookupFailed(this ILogger logger, string zone, string client, string reason);
+
+    [LoggerMessage(4011, LogLevel.Error, "users file {File} cannot be read; AUTH answers 454: {Reason}")]
+    public static partial void UsersFileUnreadable(this ILogger logger, string file, string reason);
+
+    [LoggerMessage(4012, LogLevel.Information, "{Client}: disconnected ({Listener}): {Reason}")]
+    public static partial void Disconnected(this ILogger logger, string client, string listener, string reason);
 }

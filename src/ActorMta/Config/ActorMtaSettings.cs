@@ -20,6 +20,7 @@ public sealed record ActorMtaSettings
     public string QueueDatabasePath => Path.Combine(DataDirectory, "queue.db");
     public string JournalDatabasePath => Path.Combine(DataDirectory, "journal.db");
     public string MailRoot => Path.Combine(DataDirectory, "mail");
+    public string UsersFilePath => Path.Combine(DataDirectory, "users.json");
 
     /// <exception cref="SettingsException">The configuration is one the server must not run with.</exception>
     public static ActorMtaSettings From(Akka.Configuration.Config config)
@@ -48,16 +49,7 @@ public sealed record ActorMtaSettings
             Hostname = hostname,
             DataDirectory = Path.GetFullPath(mta.GetString("data-dir", "data")),
             Recipients = ReadDirectory(mta),
-            Smtp = new SmtpSettings
-            {
-                Address = ParseAddress(smtp.GetString("address", "127.0.0.1"), "actormta.smtp.address"),
-                Port = Port(smtp.GetInt("port", 2525), "actormta.smtp.port"),
-                MaxMessageSize = checked((int)(smtp.GetByteSize("max-message-size") ?? 26214400)),
-                MaxRecipients = smtp.GetInt("max-recipients", 100),
-                CommandTimeout = smtp.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
-                AcceptTimeout = smtp.GetTimeSpan("accept-timeout", TimeSpan.FromSeconds(30)),
-                TrustedNetworks = [.. (smtp.GetStringList("trusted-networks") ?? []).Select(ParseNetwork)],
-            },
+            Smtp = SmtpSettings.From(smtp),
             Queue = new QueueSettings
             {
                 Hold = queue.GetBoolean("hold", false),
@@ -191,7 +183,7 @@ public sealed record ActorMtaSettings
         }
     }
 
-    static int Port(int port, string key) =>
+    internal static int Port(int port, string key) =>
         port is >= 0 and <= 65535 ? port : throw new SettingsException($"{key} {port} is not a TCP port");
 
     static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
@@ -202,24 +194,6 @@ public sealed record ActorMtaSettings
             return new IPEndPoint(address, defaultPort);
         return IPEndPoint.TryParse(text, out var endpoint) ? endpoint : throw new SettingsException($"{key} \"{text}\" is not an address or address:port");
     }
-
-    static IPNetwork ParseNetwork(string text)
-    {
-        var address = text.Split('/')[0];
-        var isIPv6 = address.Contains(':', StringComparison.Ordinal);
-        // IPv4 only as four decimal octets: the parser also takes "10.1", "010.0.0.0" (octal) and
-        // "0x0a000000", which name other networks than they seem to.
-        if ((isIPv6 || IsDottedQuad(address))
-            && IPNetwork.TryParse(text.Contains('/', StringComparison.Ordinal) ? text : text + (isIPv6 ? "/128" : "/32"), out var network))
-        {
-            return network;
-        }
-        throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not a CIDR network (e.g. 192.0.2.0/24)");
-    }
-
-    static bool IsDottedQuad(string address) =>
-        address.Split('.') is { Length: 4 } octets
-        && octets.All(o => o.Length is >= 1 and <= 3 && o.All(char.IsAsciiDigit) && (o.Length == 1 || o[0] != '0'));
 
     /// <summary>
     /// The name other servers see in the greeting and in Received headers. Receivers
@@ -238,9 +212,6 @@ public sealed record ActorMtaSettings
             throw new SettingsException($"actormta.hostname \"{hostname}\" is not a valid host name (RFC 1123: letters, digits and hyphens between dots)");
         return name;
     }
-
-    static IPAddress ParseAddress(string text, string key) =>
-        IPAddress.TryParse(text, out var address) ? address : throw new SettingsException($"{key} \"{text}\" is not an IP address");
 
     static RecipientDirectory ReadDirectory(Akka.Configuration.Config mta)
     {
@@ -280,15 +251,181 @@ public sealed record ActorMtaSettings
 
 public sealed record SmtpSettings
 {
-    public required IPAddress Address { get; init; }
-    public required int Port { get; init; }
+    /// <summary>The enabled listeners; there is at least one.</summary>
+    public required IReadOnlyList<EdgeListener> Listeners { get; init; }
+    public required IReadOnlyList<IPNetwork> TrustedNetworks { get; init; }
     public required int MaxMessageSize { get; init; }
     public required int MaxRecipients { get; init; }
+    public required int MaxCommandLine { get; init; }
+    public required int MaxMessagesPerConnection { get; init; }
+    public required int MaxConnections { get; init; }
+    public required int MaxConnectionsPerClient { get; init; }
+    public required int MaxErrors { get; init; }
     public required TimeSpan CommandTimeout { get; init; }
+    public required TimeSpan DataTimeout { get; init; }
+    public required TimeSpan SessionTimeout { get; init; }
     public required TimeSpan AcceptTimeout { get; init; }
+    public required HeloChecks HeloChecks { get; init; }
+    public required TlsSettings Tls { get; init; }
+    public required AuthSettings Auth { get; init; }
+    public required DnsblSettings Dnsbl { get; init; }
 
-    /// <summary>Clients that may relay to any domain without authenticating.</summary>
-    public required IReadOnlyList<IPNetwork> TrustedNetworks { get; init; }
+    public bool IsTrusted(IPAddress? client) =>
+        client is not null && TrustedNetworks.Any(n => n.Contains(client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client));
+
+    internal static SmtpSettings From(Akka.Configuration.Config smtp)
+    {
+        var listeners = new List<EdgeListener>();
+        if (smtp.GetBoolean("mx-enabled", true))
+            listeners.Add(new EdgeListener("mx", ListenerKind.Mx, Endpoint(smtp, "actormta.smtp", 2525)));
+        foreach (var (name, kind, port) in new[] { ("submission", ListenerKind.Submission, 2587), ("submissions", ListenerKind.Submissions, 2465) })
+        {
+            var section = smtp.GetConfig(name);
+            if (section is not null && section.GetBoolean("enabled", false))
+                listeners.Add(new EdgeListener(name, kind, Endpoint(section, $"actormta.smtp.{name}", port)));
+        }
+        if (listeners.Count == 0)
+            throw new SettingsException("no SMTP listener is enabled: turn on actormta.smtp.mx-enabled, submission.enabled or submissions.enabled");
+        var duplicate = listeners.GroupBy(l => l.Endpoint).FirstOrDefault(g => g.Count() > 1 && g.Key.Port != 0);
+        if (duplicate is not null)
+            throw new SettingsException($"listeners {string.Join(" and ", duplicate.Select(l => l.Name))} both use {duplicate.Key}");
+
+        var tls = smtp.GetConfig("tls");
+        var auth = smtp.GetConfig("auth");
+        var dnsbl = smtp.GetConfig("dnsbl");
+        var resolver = dnsbl?.GetString("resolver", "") ?? "";
+        return new SmtpSettings
+        {
+            Listeners = listeners,
+            TrustedNetworks = [.. (smtp.GetStringList("trusted-networks") ?? []).Select(ParseNetwork)],
+            MaxMessageSize = checked((int)(smtp.GetByteSize("max-message-size") ?? 26214400)),
+            MaxRecipients = Positive(smtp.GetInt("max-recipients", 100), "max-recipients"),
+            // RFC 5321 §4.5.3.1.4: a server must take command lines of 512 octets.
+            MaxCommandLine = Math.Max(512, smtp.GetInt("max-command-line", 2048)),
+            MaxMessagesPerConnection = Positive(smtp.GetInt("max-messages-per-connection", 100), "max-messages-per-connection"),
+            MaxConnections = Positive(smtp.GetInt("max-connections", 200), "max-connections"),
+            MaxConnectionsPerClient = Positive(smtp.GetInt("max-connections-per-client", 20), "max-connections-per-client"),
+            MaxErrors = Positive(smtp.GetInt("max-errors", 20), "max-errors"),
+            CommandTimeout = smtp.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
+            DataTimeout = smtp.GetTimeSpan("data-timeout", TimeSpan.FromMinutes(3)),
+            SessionTimeout = smtp.GetTimeSpan("session-timeout", TimeSpan.FromMinutes(30)),
+            AcceptTimeout = smtp.GetTimeSpan("accept-timeout", TimeSpan.FromSeconds(30)),
+            HeloChecks = smtp.GetString("helo-checks", "log").ToLowerInvariant() switch
+            {
+                "off" or "false" => HeloChecks.Off,
+                "log" => HeloChecks.Log,
+                "refuse" => HeloChecks.Refuse,
+                var other => throw new SettingsException($"actormta.smtp.helo-checks \"{other}\" is not one of off, log, refuse"),
+            },
+            Tls = TlsSettings.From(tls),
+            Auth = new AuthSettings
+            {
+                FailureDelay = auth?.GetTimeSpan("failure-delay", TimeSpan.FromSeconds(2)) ?? TimeSpan.FromSeconds(2),
+                MaxFailures = Positive(auth?.GetInt("max-failures", 5) ?? 5, "auth.max-failures"),
+                FailureWindow = auth?.GetTimeSpan("failure-window", TimeSpan.FromMinutes(15)) ?? TimeSpan.FromMinutes(15),
+                Lockout = auth?.GetTimeSpan("lockout", TimeSpan.FromMinutes(15)) ?? TimeSpan.FromMinutes(15),
+            },
+            Dnsbl = new DnsblSettings
+            {
+                Zones = [.. (dnsbl?.GetStringList("zones") ?? []).Select(z => MailAddress.NormalizeDomain(z))],
+                Resolver = resolver.Length == 0 ? null
+                    : IPEndPoint.TryParse(resolver, out var endpoint) && endpoint.Port != 0 ? endpoint
+                    : throw new SettingsException($"actormta.smtp.dnsbl.resolver \"{resolver}\" is not address:port (e.g. 127.0.0.1:53)"),
+                Timeout = dnsbl?.GetTimeSpan("timeout", TimeSpan.FromSeconds(2)) ?? TimeSpan.FromSeconds(2),
+            },
+        };
+    }
+
+    static IPEndPoint Endpoint(Akka.Configuration.Config section, string path, int defaultPort)
+    {
+        var text = section.GetString("address", "127.0.0.1");
+        if (!IPAddress.TryParse(text, out var address))
+            throw new SettingsException($"{path}.address \"{text}\" is not an IP address");
+        return new IPEndPoint(address, ActorMtaSettings.Port(section.GetInt("port", defaultPort), $"{path}.port"));
+    }
+
+    static IPNetwork ParseNetwork(string text)
+    {
+        var address = text.Split('/')[0];
+        var isIPv6 = address.Contains(':', StringComparison.Ordinal);
+        // IPv4 only as four decimal octets: the parser also takes "10.1", "010.0.0.0" (octal) and
+        // "0x0a000000", which name other networks than they seem to.
+        if ((isIPv6 || IsDottedQuad(address))
+            && IPNetwork.TryParse(text.Contains('/', StringComparison.Ordinal) ? text : text + (isIPv6 ? "/128" : "/32"), out var network))
+        {
+            return network;
+        }
+        throw new SettingsException($"actormta.smtp.trusted-networks: \"{text}\" is not an address or a CIDR network (e.g. 192.0.2.0/24)");
+    }
+
+    static bool IsDottedQuad(string address) =>
+        address.Split('.') is { Length: 4 } octets
+        && octets.All(o => o.Length is >= 1 and <= 3 && o.All(char.IsAsciiDigit) && (o.Length == 1 || o[0] != '0'));
+
+    static int Positive(int value, string key) =>
+        value > 0 ? value : throw new SettingsException($"actormta.smtp.{key} must be at least 1 (it is {value})");
+}
+
+public enum ListenerKind
+{
+    /// <summary>Port 25: mail from the Internet; never AUTH.</summary>
+    Mx,
+    /// <summary>Port 587: STARTTLS, then AUTH required.</summary>
+    Submission,
+    /// <summary>Port 465: TLS from the first byte, then AUTH required.</summary>
+    Submissions,
+}
+
+/// <summary>One SMTP listener: its name in the configuration and logs, its role and where it listens.</summary>
+public sealed record EdgeListener(string Name, ListenerKind Kind, IPEndPoint Endpoint)
+{
+    public bool IsSubmission => Kind != ListenerKind.Mx;
+}
+
+public enum HeloChecks
+{
+    Off,
+    Log,
+    Refuse,
+}
+
+public sealed record TlsSettings
+{
+    /// <summary>PEM certificate (with chain); null: a self-signed one is generated.</summary>
+    public string? CertificateFile { get; init; }
+    public string? KeyFile { get; init; }
+
+    internal static TlsSettings From(Akka.Configuration.Config? tls)
+    {
+        var certificate = tls?.GetString("certificate-file", "") ?? "";
+        var key = tls?.GetString("key-file", "") ?? "";
+        if ((certificate.Length == 0) != (key.Length == 0))
+            throw new SettingsException("actormta.smtp.tls: set both certificate-file and key-file, or neither (for a generated self-signed certificate)");
+        if (certificate.Length == 0)
+            return new TlsSettings();
+        foreach (var file in new[] { certificate, key })
+        {
+            if (!File.Exists(file))
+                throw new SettingsException($"actormta.smtp.tls: {file} does not exist");
+        }
+        return new TlsSettings { CertificateFile = Path.GetFullPath(certificate), KeyFile = Path.GetFullPath(key) };
+    }
+}
+
+public sealed record AuthSettings
+{
+    public required TimeSpan FailureDelay { get; init; }
+    public required int MaxFailures { get; init; }
+    public required TimeSpan FailureWindow { get; init; }
+    public required TimeSpan Lockout { get; init; }
+}
+
+public sealed record DnsblSettings
+{
+    public required IReadOnlyList<string> Zones { get; init; }
+    /// <summary>Null: the system's resolvers.</summary>
+    public required IPEndPoint? Resolver { get; init; }
+    public required TimeSpan Timeout { get; init; }
 }
 
 public sealed record QueueSettings

@@ -20,6 +20,7 @@ namespace ActorMta.Edge;
 public sealed class QueueingMessageStore(
     ActorMtaSettings settings,
     QueueStore store,
+    SenderOwnership ownership,
     IRequiredActor<MessageRegion> messages,
     TimeProvider clock,
     ILogger<QueueingMessageStore> logger) : IMessageStore
@@ -32,14 +33,32 @@ public sealed class QueueingMessageStore(
         var recipients = transaction.To.Select(r => r.Text()).ToList();
         var client = context.ClientText();
 
-        var header = ReceivedHeader.For(context, settings.Hostname, queueId, recipients, now);
+        // SmtpInputFilter puts a CRLF before the content (so that SmtpServer treats the first line
+        // like any other); it is not part of the message.
+        if (buffer.Length >= 2 && buffer.Slice(0, 2).ToArray() is [(byte)'\r', (byte)'\n'])
+            buffer = buffer.Slice(2);
         // SmtpServer hands over the content without the CRLF that precedes the final dot;
         // that CRLF ends the message's last line (RFC 5321 §4.1.1.4), so it is put back.
         var trailer = buffer.IsEmpty ? 0 : 2;
+        if (Refusal(buffer, buffer.Length + trailer) is { } refusal)
+        {
+            logger.CommandRejected("DATA", client, $"{(int)refusal.ReplyCode} {refusal.Message}", sender, context.Helo());
+            return refusal;
+        }
+
+        var header = ReceivedHeader.For(context, settings.Hostname, queueId, recipients, now);
         var body = new byte[header.Length + buffer.Length + trailer];
         header.CopyTo(body, 0);
         buffer.CopyTo(body.AsSpan(header.Length));
         "\r\n"u8[..trailer].CopyTo(body.AsSpan(body.Length - trailer));
+
+        if (context.User() is { } user
+            && ownership.ForeignFromAddress(user, new MemoryStream(body, header.Length, body.Length - header.Length, writable: false)) is { } foreign)
+        {
+            var text = $"5.7.1 <{SessionFacts.Printable(foreign)}>: From address rejected: not owned by user {SessionFacts.Printable(user)}";
+            logger.CommandRejected("DATA", client, $"553 {text}", sender, context.Helo());
+            return new SmtpResponse(SmtpReplyCode.MailboxNameNotAllowed, text);
+        }
 
         var timeout = settings.Smtp.AcceptTimeout;
         // The actor's deadline falls before ours, so a reply it sends in time arrives in time.
@@ -67,5 +86,21 @@ public sealed class QueueingMessageStore(
 
         logger.MessageQueued(queueId, client, context.Helo(), sender, body.Length, recipients.Count);
         return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 Ok: queued as {queueId}");
+    }
+
+    /// <summary>The reply for a message that breaks the size or line rules, or null.</summary>
+    SmtpResponse? Refusal(ReadOnlySequence<byte> content, long size)
+    {
+        // Longer messages were cut short by the filter; the size says so either way (RFC 1870 §6.3).
+        if (size > settings.Smtp.MaxMessageSize)
+            return new SmtpResponse(SmtpReplyCode.SizeLimitExceeded, "5.3.4 Error: message file too big");
+        return MessageContent.Check(content) switch
+        {
+            MessageContent.Problem.BareLineEnd => new SmtpResponse(SmtpReplyCode.TransactionFailed,
+                "5.6.0 Error: bare CR or LF in message content; lines must end with CRLF (RFC 5321 §2.3.8)"),
+            MessageContent.Problem.LongLine => new SmtpResponse(SmtpReplyCode.TransactionFailed,
+                "5.6.0 Error: message line longer than 998 characters (RFC 5322 §2.1.1)"),
+            _ => null,
+        };
     }
 }

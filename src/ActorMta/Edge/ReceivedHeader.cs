@@ -13,7 +13,9 @@ static class ReceivedHeader
         var address = client is null ? "unknown" : client.Address.ToString();
         var literal = client?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"IPv6:{address}" : address;
         var helo = context.Helo();
-        var protocol = context.UsedEhlo() ? "ESMTP" : "SMTP";
+        // RFC 3848: ESMTPS over TLS, ESMTPA authenticated, ESMTPSA both.
+        var protocol = !context.UsedEhlo() ? "SMTP"
+            : "ESMTP" + (context.Pipe.IsSecure ? "S" : "") + (context.Authentication.IsAuthenticated ? "A" : "");
         // Naming the recipient only when there is one keeps a Bcc list private, as Postfix does.
         var forClause = recipients.Count == 1 ? $"\r\n\tfor <{recipients[0]}>" : "";
         var date = now.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) + now.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "", StringComparison.Ordinal);

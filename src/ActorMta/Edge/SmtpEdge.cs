@@ -3,64 +3,81 @@ using ActorMta.Config;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
-using SmtpServer.Protocol;
 
 namespace ActorMta.Edge;
 
-/// <summary>The SMTP listener: SmtpServer speaks the protocol, the policy and the store decide.</summary>
+/// <summary>
+/// The SMTP listeners (mx, submission, submissions) in one SmtpServer: the library speaks the
+/// protocol; the gate, the filter, the policy, the authenticator and the store decide.
+/// </summary>
 public sealed class SmtpEdge(
     ActorMtaSettings settings,
+    ConnectionGate gate,
     RecipientPolicy policy,
+    SmtpAuthenticator authenticator,
+    HeloPolicy helo,
     QueueingMessageStore store,
+    ServerCertificate certificate,
     ILogger<SmtpEdge> logger) : BackgroundService
 {
-    readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly TaskCompletionSource<IReadOnlyDictionary<string, IPEndPoint>> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes with the bound endpoint once the listener accepts connections.</summary>
-    public Task<IPEndPoint> Listening => _listening.Task;
+    /// <summary>Completes with each listener's bound endpoint, by listener name, once all accept connections.</summary>
+    public Task<IReadOnlyDictionary<string, IPEndPoint>> Listening => _listening.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var smtp = settings.Smtp;
-        var options = new SmtpServerOptionsBuilder()
+        var builder = new SmtpServerOptionsBuilder()
             .ServerName(settings.Hostname)
             // The greeting names this host and nothing about the software behind it.
             .CustomSmtpGreeting(_ => $"220 {settings.Hostname} ESMTP")
-            .Endpoint(endpoint => endpoint
-                .Endpoint(new IPEndPoint(smtp.Address, smtp.Port))
-                .SessionTimeout(smtp.CommandTimeout))
-            .MaxMessageSize(smtp.MaxMessageSize, MaxMessageSizeHandling.Strict)
-            .CommandWaitTimeout(smtp.CommandTimeout)
-            // Every refused RCPT counts as a "retry" in SmtpServer; a message to many unknown
-            // recipients must not cost the client its connection.
-            .MaxRetryCount(smtp.MaxRecipients + 10)
-            .Build();
-
-        var listeners = new SmtpListenerFactory(settings.Recipients.PrimaryDomain);
-        listeners.Started += (_, endpoint) =>
+            // SIZE is advertised and a declared SIZE checked at MAIL; the body itself is measured by
+            // SmtpInputFilter and QueueingMessageStore, which answer 552 instead of dropping the line.
+            .MaxMessageSize(smtp.MaxMessageSize, MaxMessageSizeHandling.Ignore)
+            // SmtpInputFilter times commands and answers 421 (the library would say 221); the
+            // library's own timer is only a backstop.
+            .CommandWaitTimeout(smtp.CommandTimeout * 2)
+            // SmtpInputFilter counts every error reply and ends the session at max-errors; the
+            // library's own count (of consecutive errors) must never come first.
+            .MaxRetryCount(smtp.MaxErrors + 1);
+        var listeners = new Dictionary<IEndpointDefinition, EdgeListener>();
+        foreach (var listener in smtp.Listeners)
         {
-            logger.Listening(endpoint.ToString(), settings.Hostname);
-            _listening.TrySetResult(endpoint);
-        };
+            var definition = new EndpointDefinitionBuilder()
+                .Endpoint(listener.Endpoint)
+                .IsSecure(listener.Kind == ListenerKind.Submissions)
+                .Certificate(certificate)
+                .SupportedSslProtocols(ServerCertificate.Protocols)
+                .SessionTimeout(smtp.SessionTimeout)
+                .Build();
+            listeners[definition] = listener;
+            builder.Endpoint(definition);
+        }
 
-        var services = new SmtpServer.ComponentModel.ServiceProvider();
-        services.Add(listeners);
-        services.Add(policy);
-        services.Add(store);
-
-        var server = new SmtpServer.SmtpServer(options, services);
-        server.SessionCreated += (_, e) => e.Context.CommandExecuting += (_, command) =>
+        var factory = new SmtpListenerFactory(listeners, settings, gate, certificate);
+        var started = new Dictionary<string, IPEndPoint>();
+        factory.Started += (_, bound) =>
         {
-            switch (command.Command)
+            logger.Listening(bound.Endpoint.ToString(), bound.Listener.Name, settings.Hostname);
+            lock (started)
             {
-                case EhloCommand ehlo:
-                    command.Context.RememberGreeting(ehlo.DomainOrAddress, extended: true);
-                    break;
-                case HeloCommand helo:
-                    command.Context.RememberGreeting(helo.DomainOrAddress, extended: false);
-                    break;
+                started[bound.Listener.Name] = bound.Endpoint;
+                if (started.Count == listeners.Count)
+                    _listening.TrySetResult(started);
             }
         };
+
+        var commands = new EdgeCommands(helo);
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(factory);
+        services.Add(commands);
+        services.Add(policy);
+        services.Add(authenticator);
+        services.Add(store);
+
+        var server = new SmtpServer.SmtpServer(builder.Build(), services);
+        server.SessionCreated += (_, e) => e.Context.CommandExecuting += (_, command) => commands.BeforeExecuting(command.Context, command.Command);
         try
         {
             await server.StartAsync(stoppingToken);

@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using ActorMta.Config;
 using SmtpServer;
 using SmtpServer.IO;
 using SmtpServer.Net;
@@ -13,46 +14,66 @@ namespace ActorMta.Edge;
 /// <summary>
 /// Accepts connections for SmtpServer, with <see cref="SmtpInputFilter"/> between the socket
 /// (or the TLS stream) and the protocol engine, so that the edge sees the command stream
-/// before the library's parser does.
+/// before the library's parser does. Each connection passes the <see cref="ConnectionGate"/>.
 /// </summary>
-sealed class SmtpListenerFactory(string postmasterDomain) : IEndpointListenerFactory
+sealed class SmtpListenerFactory(
+    IReadOnlyDictionary<IEndpointDefinition, EdgeListener> listeners,
+    ActorMtaSettings settings,
+    ConnectionGate gate,
+    ServerCertificate certificate) : IEndpointListenerFactory
 {
-    public event EventHandler<IPEndPoint>? Started;
+    public event EventHandler<(EdgeListener Listener, IPEndPoint Endpoint)>? Started;
 
     public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
     {
-        var listener = new TcpListener(endpointDefinition.Endpoint);
-        listener.Start();
-        Started?.Invoke(this, (IPEndPoint)listener.LocalEndpoint);
-        return new SmtpListener(listener, postmasterDomain);
+        var listener = listeners[endpointDefinition];
+        var socket = new TcpListener(endpointDefinition.Endpoint);
+        socket.Start();
+        Started?.Invoke(this, (listener, (IPEndPoint)socket.LocalEndpoint));
+        return new SmtpListener(socket, listener, settings, gate, certificate);
     }
 }
 
-sealed class SmtpListener(TcpListener listener, string postmasterDomain) : IEndpointListener
+sealed class SmtpListener(TcpListener socket, EdgeListener listener, ActorMtaSettings settings, ConnectionGate gate, ServerCertificate certificate) : IEndpointListener
 {
     public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
     {
-        var client = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
+        var client = await socket.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
         client.NoDelay = true;
-        context.Properties.Add(EndpointListener.LocalEndPointKey, listener.LocalEndpoint);
-        context.Properties.Add(EndpointListener.RemoteEndPointKey, client.Client.RemoteEndPoint!);
-        return new FilteredDuplexPipe(client, postmasterDomain);
+        var remote = Unmapped((IPEndPoint)client.Client.RemoteEndPoint!);
+        var trusted = settings.Smtp.IsTrusted(remote.Address);
+        var connection = gate.Open(remote, listener, trusted);
+        context.Properties.Add(EndpointListener.LocalEndPointKey, Unmapped((IPEndPoint)client.Client.LocalEndPoint!));
+        context.Properties.Add(EndpointListener.RemoteEndPointKey, remote);
+        context.SetConnection(listener, trusted, connection);
+        return new FilteredDuplexPipe(client, connection, new WireOptions(settings), certificate);
     }
 
-    public void Dispose() => listener.Stop();
+    /// <summary>A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; policy speaks of a.b.c.d.</summary>
+    static IPEndPoint Unmapped(IPEndPoint endpoint) =>
+        endpoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endpoint.Address.MapToIPv4(), endpoint.Port) : endpoint;
+
+    public void Dispose() => socket.Stop();
 }
 
-/// <summary>The session's byte pipes; after STARTTLS they run over TLS, with a fresh filter above it.</summary>
+/// <summary>
+/// The session's byte pipes; after STARTTLS (or at once, for implicit TLS) they run over TLS,
+/// with a fresh filter above it.
+/// </summary>
 sealed class FilteredDuplexPipe : ISecurableDuplexPipe
 {
     readonly TcpClient _client;
-    readonly string _postmasterDomain;
+    readonly ConnectionState _connection;
+    readonly WireOptions _options;
+    readonly ServerCertificate _certificate;
     Stream _transport;
 
-    public FilteredDuplexPipe(TcpClient client, string postmasterDomain)
+    public FilteredDuplexPipe(TcpClient client, ConnectionState connection, WireOptions options, ServerCertificate certificate)
     {
         _client = client;
-        _postmasterDomain = postmasterDomain;
+        _connection = connection;
+        _options = options;
+        _certificate = certificate;
         _transport = client.GetStream();
         (Input, Output) = Pipes(_transport);
     }
@@ -64,14 +85,17 @@ sealed class FilteredDuplexPipe : ISecurableDuplexPipe
 
     /// <summary>
     /// New pipes over TLS: anything the client pipelined in plain text after STARTTLS stays in
-    /// the old pipe and is dropped, as RFC 3207 §4.2 requires (no command injection).
+    /// the old pipe and is dropped, as RFC 3207 §4.2 requires (no command injection). The
+    /// certificate SmtpServer passes is the one <see cref="ServerCertificate"/> gave it; the
+    /// handshake uses the same source, with the chain.
     /// </summary>
     public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
     {
         var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
-        await tls.AuthenticateAsServerAsync(
-            new SslServerAuthenticationOptions { ServerCertificate = certificate, EnabledSslProtocols = protocols, ClientCertificateRequired = false },
-            cancellationToken).ConfigureAwait(false);
+        // A client that stalls the handshake must not hold the connection for the whole session.
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        handshake.CancelAfter(_options.CommandTimeout);
+        await tls.AuthenticateAsServerAsync(_certificate.ServerOptions(), handshake.Token).ConfigureAwait(false);
         _transport = tls;
         (Input, Output) = Pipes(tls);
         IsSecure = true;
@@ -80,12 +104,13 @@ sealed class FilteredDuplexPipe : ISecurableDuplexPipe
 
     (PipeReader, PipeWriter) Pipes(Stream transport)
     {
-        var filtered = new SmtpInputFilter(transport, _postmasterDomain);
+        var filtered = new SmtpInputFilter(transport, _options, _connection);
         return (PipeReader.Create(filtered, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(filtered, new StreamPipeWriterOptions(leaveOpen: true)));
     }
 
     public void Dispose()
     {
+        _connection.Dispose();
         _transport.Dispose();
         _client.Dispose();
     }

@@ -12,6 +12,7 @@ using ActorMta.Persistence;
 using ActorMta.Protocol;
 using ActorMta.Queue;
 using ActorMta.Routing;
+using ActorMta.Users;
 using LinqToDB;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,7 +23,7 @@ namespace ActorMta.Hosting;
 public static class ActorMtaServiceCollectionExtensions
 {
     /// <summary>
-    /// One complete node: the SMTP edge, the message shard region on a persistent journal,
+    /// One complete node: the SMTP edge (listeners, TLS, AUTH, inbound defences), the message shard region on a persistent journal,
     /// the destination routers' shard region, the queue scheduler and local delivery.
     /// </summary>
     /// <param name="config">The merged configuration (<see cref="ActorMtaConfiguration.Load"/>); its akka section configures the actor system.</param>
@@ -45,6 +46,14 @@ public static class ActorMtaServiceCollectionExtensions
         services.AddSingleton<MessageInjector>();
         services.AddSingleton(new DsnBuilder(settings.Hostname));
         services.AddSingleton(new QueuePolicy(settings.Delivery, Random.Shared.NextDouble));
+        services.AddSingleton(new UserStore(settings.UsersFilePath));
+        services.AddSingleton(provider => new AuthThrottle(settings.Smtp.Auth, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SmtpAuthenticator>();
+        services.AddSingleton<SenderOwnership>();
+        services.AddSingleton<DnsblChecker>();
+        services.AddSingleton<ConnectionGate>();
+        services.AddSingleton<HeloPolicy>();
+        services.AddSingleton<ServerCertificate>();
         services.AddSingleton<RecipientPolicy>();
         services.AddSingleton<QueueingMessageStore>();
 

@@ -7,6 +7,9 @@ namespace ActorMta.Tests.Config;
 
 public sealed class ActorMtaSettingsTests : IDisposable
 {
+    /// <summary>The MX listener: <c>actormta.smtp.address</c> and <c>port</c>.</summary>
+    static IPEndPoint Mx(ActorMtaSettings settings) => settings.Smtp.Listeners.Single(l => l.Kind == ListenerKind.Mx).Endpoint;
+
     static readonly IReadOnlyDictionary<string, string?> NoEnvironment = new Dictionary<string, string?>();
 
     readonly TempDirectory _temp = new();
@@ -45,8 +48,8 @@ public sealed class ActorMtaSettingsTests : IDisposable
     {
         var settings = Settings("");
 
-        Assert.Equal(IPAddress.Loopback, settings.Smtp.Address);
-        Assert.Equal(2525, settings.Smtp.Port);
+        Assert.Equal(IPAddress.Loopback, Mx(settings).Address);
+        Assert.Equal(2525, Mx(settings).Port);
         Assert.Equal(26214400, settings.Smtp.MaxMessageSize);
         Assert.Equal(100, settings.Smtp.MaxRecipients);
         Assert.Equal(TimeSpan.FromMinutes(5), settings.Smtp.CommandTimeout);
@@ -234,9 +237,9 @@ public sealed class ActorMtaSettingsTests : IDisposable
         Assert.Equal(["admin@example.test"], AssertLocal(settings.Recipients.Lookup("postmaster", "example.test")).Mailboxes);
         Assert.Equal(["bob@example.test"], AssertLocal(settings.Recipients.Lookup("bob", "example.test")).Mailboxes);
         // The rest of the smtp object survives an overlay that only names the port.
-        Assert.Equal(25, settings.Smtp.Port);
+        Assert.Equal(25, Mx(settings).Port);
         Assert.Equal(100, settings.Smtp.MaxRecipients);
-        Assert.Equal(IPAddress.Loopback, settings.Smtp.Address);
+        Assert.Equal(IPAddress.Loopback, Mx(settings).Address);
     }
 
     [Fact]
@@ -251,7 +254,7 @@ public sealed class ActorMtaSettingsTests : IDisposable
         var settings = ActorMtaSettings.From(ActorMtaConfiguration.Load([overlay], NoEnvironment));
 
         Assert.Equal("mx.overlay.test", settings.Hostname);
-        Assert.Equal(2600, settings.Smtp.Port);
+        Assert.Equal(2600, Mx(settings).Port);
         Assert.False(settings.Queue.Hold);
     }
 
@@ -273,7 +276,7 @@ public sealed class ActorMtaSettingsTests : IDisposable
         var settings = ActorMtaSettings.From(ActorMtaConfiguration.Load([overlay], environment));
 
         Assert.Equal("mx.env.test", settings.Hostname);
-        Assert.Equal(2727, settings.Smtp.Port);
+        Assert.Equal(2727, Mx(settings).Port);
         Assert.True(settings.Queue.Hold);
     }
 
@@ -290,7 +293,7 @@ public sealed class ActorMtaSettingsTests : IDisposable
         var settings = ActorMtaSettings.From(ActorMtaConfiguration.Load([], environment));
 
         Assert.Equal(dataDir, settings.DataDirectory);
-        Assert.Equal(IPAddress.Any, settings.Smtp.Address);
+        Assert.Equal(IPAddress.Any, Mx(settings).Address);
     }
 
     [Fact]
@@ -302,7 +305,7 @@ public sealed class ActorMtaSettingsTests : IDisposable
         var settings = ActorMtaSettings.From(ActorMtaConfiguration.Load([overlay], environment));
 
         Assert.Equal("mx.overlay.test", settings.Hostname);
-        Assert.Equal(2525, settings.Smtp.Port);
+        Assert.Equal(2525, Mx(settings).Port);
     }
 
     [Fact]
@@ -322,7 +325,7 @@ public sealed class ActorMtaSettingsTests : IDisposable
         var settings = ActorMtaSettings.From(ActorMtaConfiguration.Load([first, second], NoEnvironment));
 
         Assert.Equal("mx2.example.test", settings.Hostname);
-        Assert.Equal(2601, settings.Smtp.Port);
+        Assert.Equal(2601, Mx(settings).Port);
     }
 
     [Fact]
@@ -454,7 +457,7 @@ public sealed class ActorMtaSettingsTests : IDisposable
     public void listener_port_within_the_tcp_range_is_accepted(int port)
     {
         // 0 asks the system for any free port (single-node tests).
-        Assert.Equal(port, Settings($"actormta.smtp.port = {port}").Smtp.Port);
+        Assert.Equal(port, Mx(Settings($"actormta.smtp.port = {port}")).Port);
     }
 
     [Theory]

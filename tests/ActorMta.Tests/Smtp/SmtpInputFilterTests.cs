@@ -6,14 +6,23 @@ namespace ActorMta.Tests.Smtp;
 /// <summary>
 /// What SmtpServer's parser receives from a client: a bare <c>RCPT TO:&lt;postmaster&gt;</c>
 /// (RFC 5321 §4.1.1.3) becomes the postmaster of the first local domain, and nothing in a
-/// message body is touched. The filter follows the session by the server's replies.
+/// message body is touched (it follows a CRLF the filter inserts, which the store removes).
+/// The filter follows the session by the server's replies.
 /// </summary>
 public sealed class SmtpInputFilterTests : IDisposable
 {
-    readonly ClientConnection _connection = new();
-    readonly SmtpInputFilter _filter;
+    static readonly WireOptions Options = new("mail.example.test", "example.test", MaxCommandLine: 600, MaxMessageSize: 100, MaxErrors: 3,
+        CommandTimeout: TimeSpan.FromMinutes(5), DataTimeout: TimeSpan.FromMinutes(3));
 
-    public SmtpInputFilterTests() => _filter = new SmtpInputFilter(_connection, "example.test");
+    readonly ClientConnection _connection = new();
+    SmtpInputFilter _filter;
+
+    public SmtpInputFilterTests() => _filter = Filter(admission: null);
+
+    SmtpInputFilter Filter(string? admission) =>
+        new(_connection, Options, new ConnectionState(Task.FromResult(admission), () => { }, _ => { }));
+
+    string Sent => Encoding.ASCII.GetString(_connection.Outgoing.ToArray());
 
     public void Dispose() => _filter.Dispose();
 
@@ -73,7 +82,7 @@ public sealed class SmtpInputFilterTests : IDisposable
         EnterData();
 
         const string body = "Subject: hi\r\n\r\nRCPT TO:<postmaster>\r\nrcpt to:<postmaster>\r\n";
-        Assert.Equal(body, Client(body));
+        Assert.Equal("\r\n" + body, Client(body));
     }
 
     [Fact]
@@ -81,7 +90,7 @@ public sealed class SmtpInputFilterTests : IDisposable
     {
         EnterData();
 
-        Assert.Equal("RCPT TO:<postmaster>\r\n.\r\n", Client("RCPT TO:<postmaster>\r\n.\r\n"));
+        Assert.Equal("\r\nRCPT TO:<postmaster>\r\n.\r\n", Client("RCPT TO:<postmaster>\r\n.\r\n"));
         Server("250 2.0.0 Ok: queued as 01JNQ0000000ABCD\r\n");
 
         Assert.Equal("RCPT TO:<postmaster@example.test>\r\n", Client("RCPT TO:<postmaster>\r\n"));
@@ -92,7 +101,7 @@ public sealed class SmtpInputFilterTests : IDisposable
     {
         EnterData();
 
-        Assert.Equal("body\r\n.\r\nRCPT TO:<postmaster@example.test>\r\n", Client("body\r", "\n.", "\r", "\nRCPT TO:<postmaster>\r\n"));
+        Assert.Equal("\r\nbody\r\n.\r\nRCPT TO:<postmaster@example.test>\r\n", Client("body\r", "\n.", "\r", "\nRCPT TO:<postmaster>\r\n"));
     }
 
     [Fact]
@@ -100,7 +109,8 @@ public sealed class SmtpInputFilterTests : IDisposable
     {
         EnterData();
 
-        Assert.Equal(".\r\nRCPT TO:<postmaster@example.test>\r\n", Client(".\r\nRCPT TO:<postmaster>\r\n"));
+        // With the inserted CRLF the parser sees CRLF.CRLF, as RFC 5321 §4.1.1.4 means it.
+        Assert.Equal("\r\n.\r\nRCPT TO:<postmaster@example.test>\r\n", Client(".\r\nRCPT TO:<postmaster>\r\n"));
     }
 
     [Theory]
@@ -113,7 +123,7 @@ public sealed class SmtpInputFilterTests : IDisposable
     {
         EnterData();
 
-        Assert.Equal(content, Client(content));
+        Assert.Equal("\r\n" + content, Client(content));
         // Still in the message: the end comes only with CRLF.CRLF.
         Assert.Equal("RCPT TO:<postmaster>\r\n.\r\n", Client("RCPT TO:<postmaster>\r\n.\r\n"));
         Assert.Equal("RCPT TO:<postmaster@example.test>\r\n", Client("RCPT TO:<postmaster>\r\n"));
@@ -125,7 +135,7 @@ public sealed class SmtpInputFilterTests : IDisposable
         Client("MAIL FROM:<sender@foreign.test>\r\nRCPT TO:<postmaster>\r\nDATA\r\n");
         Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
 
-        Assert.Equal("RCPT TO:<postmaster>\r\n", Client("RCPT TO:<postmaster>\r\n"));
+        Assert.Equal("\r\nRCPT TO:<postmaster>\r\n", Client("RCPT TO:<postmaster>\r\n"));
     }
 
     [Fact]
@@ -142,13 +152,64 @@ public sealed class SmtpInputFilterTests : IDisposable
     {
         Server("354 End data with <CR><LF>.<CR><LF>\r\n");
 
-        Assert.Equal("354 End data with <CR><LF>.<CR><LF>\r\n", Encoding.ASCII.GetString(_connection.Outgoing.ToArray()));
+        Assert.Equal("354 End data with <CR><LF>.<CR><LF>\r\n", Sent);
     }
 
     [Fact]
-    public void a_last_line_without_line_end_still_reaches_the_parser()
+    public void a_last_line_without_line_end_is_not_a_command()
     {
-        Assert.Equal("QUIT", Client("QUIT"));
+        Assert.Equal("", Client("QUIT"));
+    }
+
+    [Fact]
+    public void a_command_line_ended_by_a_bare_lf_gets_its_cr()
+    {
+        Assert.Equal("NOOP\r\nRSET\r\n", Client("NOOP\nRSET\r\n"));
+    }
+
+    [Fact]
+    public void an_over_long_command_line_is_dropped_and_answered_500()
+    {
+        Assert.Equal("NOOP\r\nRSET\r\n", Client("NOOP\r\n", "MAIL FROM:<" + new string('a', 3000), new string('a', 3000) + ">\r\nRSET\r\n"));
+
+        Assert.Equal("500 5.5.2 Error: command line too long\r\n", Sent);
+    }
+
+    [Fact]
+    public void past_the_size_limit_the_rest_of_a_message_is_dropped_and_its_end_supplied()
+    {
+        EnterData();
+
+        // 100 octets plus room for the terminator pass; then the terminator completes what passed.
+        Assert.Equal("\r\n" + new string('x', 105) + "\r\n.\r\n", Client(new string('x', 300) + "\r\n" + new string('y', 300) + "\r\n.\r\n"));
+        Server("552 5.3.4 Error: message file too big\r\n");
+        Assert.Equal("RCPT TO:<postmaster@example.test>\r\n", Client("RCPT TO:<postmaster>\r\n"));
+    }
+
+    [Fact]
+    public void at_the_error_limit_the_client_is_told_421_and_nothing_more_is_read()
+    {
+        for (var i = 0; i < 3; i++)
+            Server("500 5.5.2 Error: bad syntax\r\n");
+
+        Assert.EndsWith("421 4.7.0 mail.example.test Error: too many errors\r\n", Sent, StringComparison.Ordinal);
+        Assert.Equal("", Client("NOOP\r\n"));
+        Server("250 Ok\r\n");
+        Assert.EndsWith("too many errors\r\n", Sent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void a_refused_connection_gets_the_refusal_for_a_greeting_and_503_to_all_but_quit()
+    {
+        _filter.Dispose();
+        _filter = Filter("554 5.7.1 Service unavailable; client [192.0.2.1] blocked using dnsbl.test");
+
+        Server("220 mail.example.test ESMTP\r\n");
+        Assert.Equal("", Client("EHLO client.test\r\n", "MAIL FROM:<a@b.test>\r\n", "QUIT\r\n"));
+
+        Assert.Equal(
+            "554 5.7.1 Service unavailable; client [192.0.2.1] blocked using dnsbl.test\r\n503 5.7.0 Error: access denied\r\n503 5.7.0 Error: access denied\r\n221 2.0.0 Bye\r\n",
+            Sent);
     }
 
     /// <summary>The socket: what the client sent, in the pieces it arrived in, and what the server wrote.</summary>

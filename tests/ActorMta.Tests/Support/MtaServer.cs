@@ -7,6 +7,7 @@ using ActorMta.Edge;
 using ActorMta.Hosting;
 using ActorMta.Protocol;
 using ActorMta.Routing;
+using ActorMta.Users;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,30 +23,35 @@ public sealed class MtaServer : IAsyncDisposable
     readonly IHost _host;
     readonly TempDirectory? _ownDirectory;
 
-    MtaServer(IHost host, ActorMtaSettings settings, int port, TempDirectory? ownDirectory)
+    MtaServer(IHost host, ActorMtaSettings settings, IReadOnlyDictionary<string, IPEndPoint> listening, TempDirectory? ownDirectory)
     {
         _host = host;
         Settings = settings;
-        Port = port;
+        Listening = listening;
         _ownDirectory = ownDirectory;
     }
 
     public ActorMtaSettings Settings { get; }
-    public int Port { get; }
+    /// <summary>Bound endpoints by listener name (mx, submission, submissions).</summary>
+    public IReadOnlyDictionary<string, IPEndPoint> Listening { get; }
+    public int Port => Listening["mx"].Port;
+    public int SubmissionPort => Listening["submission"].Port;
+    public int SubmissionsPort => Listening["submissions"].Port;
     public string DataDirectory => Settings.DataDirectory;
     public IServiceProvider Services => _host.Services;
     public ActorSystem System => Services.GetRequiredService<ActorSystem>();
 
-    /// <param name="overlay">HOCON applied over the defaults; data-dir and port are filled in.</param>
+    /// <param name="overlay">HOCON applied over the defaults; data-dir and the listeners' ports are filled in.</param>
     public static async Task<MtaServer> StartAsync(string overlay = "", string? dataDirectory = null)
     {
         var own = dataDirectory is null ? new TempDirectory() : null;
         var data = dataDirectory ?? own!.Path;
-        var port = FreePort();
         var config = ActorMtaConfiguration.FromText($$"""
             actormta {
               data-dir = "{{data}}"
-              smtp.port = {{port}}
+              smtp.port = {{FreePort()}}
+              smtp.submission.port = {{FreePort()}}
+              smtp.submissions.port = {{FreePort()}}
               queue.poll-interval = 200ms
             }
             akka.loglevel = WARNING
@@ -57,13 +63,18 @@ public sealed class MtaServer : IAsyncDisposable
         builder.Services.AddActorMta(settings, config);
         var host = builder.Build();
         await host.StartAsync();
-        await host.Services.GetRequiredService<SmtpEdge>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
-        return new MtaServer(host, settings, port, own);
+        var listening = await host.Services.GetRequiredService<SmtpEdge>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
+        return new MtaServer(host, settings, listening, own);
     }
 
     /// <summary>Asks a destination's router through the registry, as operator tools do until the management API exists.</summary>
     public Task<RouteState> AskRouterAsync(IRouteCommand query) =>
         Services.GetRequiredService<IRequiredActor<RouteRegion>>().ActorRef.Ask<RouteState>(query, TimeSpan.FromSeconds(10));
+
+    /// <summary>Writes users into a data directory before a server starts on it (a cheap hash: tests need no slow one).</summary>
+    public static void WriteUsers(string dataDirectory, params (string Name, string Password, string[] Senders)[] users) =>
+        new UserStore(Path.Combine(dataDirectory, "users.json"))
+            .Save([.. users.Select(u => new User(UserStore.NormalizeName(u.Name), PasswordHash.Create(u.Password, iterations: 1000), u.Senders))]);
 
     public string MaildirNew(string mailbox)
     {
