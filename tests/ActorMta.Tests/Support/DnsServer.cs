@@ -25,7 +25,7 @@ public sealed class DnsServer : IDisposable
     public static DnsServer Start(params string[] records)
     {
         var port = FreeUdpPort();
-        var start = new ProcessStartInfo("dnsmasq")
+        var start = new ProcessStartInfo(SystemTool.Find("dnsmasq"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -69,7 +69,7 @@ public sealed class DovecotLmtp : IDisposable
               }
             }
             """);
-        var start = new ProcessStartInfo("dovecot", ["-F", "-c", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo(SystemTool.Find("dovecot"), ["-F", "-c", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException("dovecot did not start");
         var dovecot = new DovecotLmtp(process, directory, port);
         var deadline = DateTime.UtcNow.AddSeconds(15);
