@@ -10,18 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-100000}
 
-need=()
-command -v smtp-source >/dev/null || need+=(postfix)
-command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/common.sh
+install_bench_tools
 
 work=$(mktemp -d /tmp/actormta-deferred-queue.XXXXXX)
 dotnet publish src/ActorMta.Host -c Release -o "$work/bin" -v quiet -nologo >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 smtp_port=$(free_port); dns_port=$(free_port)
 
 dnsmasq --no-daemon --port="$dns_port" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \

@@ -18,19 +18,11 @@ cd "$(dirname "$0")/.."
 count=${1:-5000}
 [ $((count % 100)) -eq 0 ] && [ "$count" -gt 0 ] || { echo "N must be a positive multiple of 100" >&2; exit 2; }
 
-need=()
-command -v smtp-source >/dev/null || need+=(postfix)
-command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  # Keep Debian from setting up and starting a system mail server.
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/common.sh
+install_bench_tools
 
 work=$(mktemp -d /tmp/actormta-throughput.XXXXXX)
 chmod 755 "$work"   # Postfix's unprivileged daemons work below it
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sink_port=$(free_port); smtp_port=$(free_port); dns_port=$(free_port); postfix_port=$(free_port)
 pf="$work/postfix"
 mta_pid=; dns_pid=; sink_pids=()
