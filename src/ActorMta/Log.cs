@@ -26,9 +26,6 @@ public static partial class Log
     [LoggerMessage(2001, LogLevel.Information, "{QueueId}: removed")]
     public static partial void MessageRemoved(this ILogger logger, string queueId);
 
-    [LoggerMessage(2002, LogLevel.Information, "{QueueId}: abandoned (the client was told to retry)")]
-    public static partial void MessageAbandoned(this ILogger logger, string queueId);
-
     [LoggerMessage(2003, LogLevel.Information, "{QueueId}: on hold (actormta.queue.hold)")]
     public static partial void MessageHeld(this ILogger logger, string queueId);
 

@@ -13,9 +13,10 @@ using SmtpServer.Storage;
 namespace ActorMta.Edge;
 
 /// <summary>
-/// The end of DATA: store the body and its queue row, then ask the message's actor to
-/// accept it. "250 queued as" is sent only after the actor has persisted the acceptance;
-/// anything less gets 451, so the client keeps its copy and retries.
+/// The end of DATA: the body and the queue row with the envelope are committed together
+/// (group-committed with other sessions' messages), and only then does the client hear
+/// "250 queued as"; anything less gets 451, so the client keeps its copy and retries. The
+/// message's actor is woken afterwards; if that wake is lost, the row's lease brings it.
 /// </summary>
 public sealed class QueueingMessageStore(
     ActorMtaSettings settings,
@@ -60,29 +61,22 @@ public sealed class QueueingMessageStore(
             return new SmtpResponse(SmtpReplyCode.MailboxNameNotAllowed, text);
         }
 
-        var timeout = settings.Smtp.AcceptTimeout;
-        // The actor's deadline falls before ours, so a reply it sends in time arrives in time.
-        var acceptBy = now + timeout * 0.8;
-        var stored = false;
+        var accepted = MessageState.Accept(new MailEnvelope(queueId, sender, recipients, client, now, body.Length), settings.Recipients);
+        // The row is not due until the lease ends: the scheduler leaves it to the wake below.
+        var write = store.StoreAsync(accepted, body, now + settings.Queue.ClaimLease);
         try
         {
-            // The row is not due until the lease ends: the scheduler leaves it alone while we accept.
-            await store.StoreAsync(queueId, body, now, now + settings.Queue.ClaimLease, cancellationToken).WaitAsync(timeout, cancellationToken);
-            stored = true;
-            var command = new AcceptMessage(queueId, sender, recipients, client, now, body.Length, acceptBy);
-            var remaining = now + timeout - clock.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
-                throw new TimeoutException("storing the body used up the accept timeout");
-            await messages.ActorRef.Ask<MessageQueued>(command, remaining, cancellationToken);
+            await write.WaitAsync(settings.Smtp.AcceptTimeout, cancellationToken);
         }
         catch (Exception e)
         {
             // Whatever went wrong, the client keeps its copy and tries again: never a 5xx, never a 250.
+            // A write that commits after all is removed, or the retry would make a duplicate.
             logger.AcceptFailed(queueId, client, e.GetBaseException().Message);
-            if (stored)
-                messages.ActorRef.Tell(new AbandonMessage(queueId));
+            _ = write.ContinueWith(t => t.IsCompletedSuccessfully ? store.RemoveAsync(queueId) : Task.CompletedTask, TaskScheduler.Default).Unwrap();
             return new SmtpResponse(SmtpReplyCode.Aborted, "4.3.0 Error: queue file write error, try again later");
         }
+        messages.ActorRef.Tell(new WakeMessage(queueId, JustAccepted: true));
 
         logger.MessageQueued(queueId, client, context.Helo(), sender, body.Length, recipients.Count);
         return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 Ok: queued as {queueId}");

@@ -16,20 +16,17 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
     /// <summary>Akka reserves identifiers below 100.</summary>
     public const int SerializerId = 4711;
 
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
 
+    /// <summary>Retired and never to be given to another type: cmd.accept.v1, cmd.abandon.v1, reply.queued.v1, msg.abandoned.v1.</summary>
     static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
-        [typeof(AcceptMessage)] = "cmd.accept.v1",
         [typeof(WakeMessage)] = "cmd.wake.v1",
-        [typeof(AbandonMessage)] = "cmd.abandon.v1",
-        [typeof(MessageQueued)] = "reply.queued.v1",
         [typeof(MessageAccepted)] = "msg.accepted.v1",
         [typeof(RecipientDelivered)] = "msg.delivered.v1",
         [typeof(RecipientDeferred)] = "msg.deferred.v1",
         [typeof(RecipientFailed)] = "msg.failed.v1",
         [typeof(NoticeSent)] = "msg.notice.v1",
-        [typeof(MessageAbandoned)] = "msg.abandoned.v1",
         [typeof(MessageCompleted)] = "msg.completed.v1",
         [typeof(DeliverVia)] = "route.deliver.v1",
         [typeof(RouteAttemptFinished)] = "route.finished.v1",

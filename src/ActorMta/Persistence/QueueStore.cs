@@ -1,21 +1,30 @@
+using System.Text.Json;
+using ActorMta.Protocol;
 using Microsoft.Data.Sqlite;
 
 namespace ActorMta.Persistence;
 
-/// <summary>One row of the queue index: the durable schedule of a message.</summary>
-/// <param name="State"><see cref="QueueStore.New"/> until a delivery is deferred, then <see cref="QueueStore.Deferred"/>.</param>
-public sealed record QueueEntry(string QueueId, DateTimeOffset DueAt, string State, DateTimeOffset CreatedAt);
+/// <summary>One row of the queue index: the durable schedule of a message, and the record of its acceptance.</summary>
+/// <param name="State">
+/// <see cref="QueueStore.New"/> when accepted, <see cref="QueueStore.Active"/> while a node that
+/// claimed it works on it, <see cref="QueueStore.Deferred"/> while it waits for a retry.
+/// </param>
+/// <param name="Accepted">The envelope; null only in rows of queues older than this column, whose journal has it.</param>
+public sealed record QueueEntry(string QueueId, DateTimeOffset DueAt, string State, DateTimeOffset CreatedAt, MessageAccepted? Accepted);
 
 /// <summary>
-/// Message bodies and the queue index, in one SQLite file beside the journal. A body and
-/// its index row are written in one transaction before the message actor is asked to
-/// accept, and removed together after it has persisted completion, so a crash at any
-/// point leaves the message findable by the scheduler. Writes are group-committed
-/// (<see cref="GroupCommit"/>); reads run beside them on their own connections (WAL).
+/// Message bodies and the queue index, in one SQLite file beside the journal. Accepting a
+/// message is one transaction here: the body, and the index row that carries the envelope
+/// (<see cref="MessageAccepted"/>); the edge answers 250 once it is committed. The row is
+/// removed with the body once the message is done, so a crash at any point leaves it
+/// findable by the scheduler, and its journal holds only what happened after acceptance.
+/// Writes are group-committed (<see cref="GroupCommit"/>): twenty sessions accepting at once
+/// share one fsync. Reads run beside them on their own connections (WAL).
 /// </summary>
 public sealed class QueueStore : IDisposable
 {
     public const string New = "new";
+    public const string Active = "active";
     public const string Deferred = "deferred";
 
     readonly string _path;
@@ -53,30 +62,40 @@ public sealed class QueueStore : IDisposable
                 queue_id TEXT NOT NULL PRIMARY KEY,
                 due_at INTEGER NOT NULL,
                 state TEXT NOT NULL,
-                created_at INTEGER NOT NULL
+                created_at INTEGER NOT NULL,
+                envelope BLOB
             );
             CREATE INDEX IF NOT EXISTS queue_due ON queue (due_at);
             """);
+        // Queues written before the envelope moved here keep their acceptance in the journal.
+        using var columns = connection.CreateCommand();
+        columns.CommandText = "SELECT count(*) FROM pragma_table_info('queue') WHERE name = 'envelope'";
+        if ((long)columns.ExecuteScalar()! == 0)
+            Execute(connection, "ALTER TABLE queue ADD COLUMN envelope BLOB");
     }
 
-    /// <summary>Stores the body and its index row atomically; the row is due only after <paramref name="dueAt"/>.</summary>
-    public Task StoreAsync(string queueId, ReadOnlyMemory<byte> body, DateTimeOffset now, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Accepts a message: its body and its index row, atomically, durable when the task
+    /// completes. The row is due only after <paramref name="dueAt"/>.
+    /// </summary>
+    public Task StoreAsync(MessageAccepted accepted, byte[] body, DateTimeOffset dueAt)
     {
-        var bytes = body.ToArray();
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(accepted, ProtocolSerializer.Json);
         return _writer.Value.WriteAsync(connection =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = """
                 INSERT INTO message_body (queue_id, body) VALUES ($id, $body);
-                INSERT INTO queue (queue_id, due_at, state, created_at) VALUES ($id, $due, $state, $created);
+                INSERT INTO queue (queue_id, due_at, state, created_at, envelope) VALUES ($id, $due, $state, $created, $envelope);
                 """;
-            command.Parameters.AddWithValue("$id", queueId);
-            command.Parameters.Add("$body", SqliteType.Blob).Value = bytes;
+            command.Parameters.AddWithValue("$id", accepted.QueueId);
+            command.Parameters.Add("$body", SqliteType.Blob).Value = body;
             command.Parameters.AddWithValue("$due", dueAt.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$state", New);
-            command.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$created", accepted.ReceivedAt.ToUnixTimeMilliseconds());
+            command.Parameters.Add("$envelope", SqliteType.Blob).Value = envelope;
             return command.ExecuteNonQuery();
-        }).WaitAsync(cancellationToken);
+        });
     }
 
     public Task<byte[]?> ReadBodyAsync(string queueId) =>
@@ -94,11 +113,12 @@ public sealed class QueueStore : IDisposable
         {
             using var connection = Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT due_at, state, created_at FROM queue WHERE queue_id = $id";
+            command.CommandText = "SELECT due_at, state, created_at, envelope FROM queue WHERE queue_id = $id";
             command.Parameters.AddWithValue("$id", queueId);
             using var reader = command.ExecuteReader();
             return reader.Read()
-                ? new QueueEntry(queueId, FromUnix(reader.GetInt64(0)), reader.GetString(1), FromUnix(reader.GetInt64(2)))
+                ? new QueueEntry(queueId, FromUnix(reader.GetInt64(0)), reader.GetString(1), FromUnix(reader.GetInt64(2)),
+                    reader.IsDBNull(3) ? null : JsonSerializer.Deserialize<MessageAccepted>((byte[])reader.GetValue(3), ProtocolSerializer.Json))
                 : null;
         });
 
@@ -132,12 +152,13 @@ public sealed class QueueStore : IDisposable
         {
             using var command = connection.CreateCommand();
             command.CommandText = """
-                UPDATE queue SET due_at = $lease
+                UPDATE queue SET due_at = $lease, state = $active
                 WHERE queue_id IN (SELECT queue_id FROM queue WHERE due_at <= $now ORDER BY due_at LIMIT $limit)
                 RETURNING queue_id
                 """;
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$lease", leaseUntil.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$active", Active);
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = command.ExecuteReader();
             var ids = new List<string>();
@@ -148,14 +169,14 @@ public sealed class QueueStore : IDisposable
 
     /// <summary>
     /// After a restart, leases held by the previous run mean nothing: make every message
-    /// that is not waiting for a retry due now.
+    /// that is not waiting for a retry due now, whether it was new or being worked on.
     /// </summary>
     public Task<int> ReleaseLeasesAsync() =>
         _writer.Value.WriteAsync(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE queue SET due_at = 0 WHERE state = $new";
-            command.Parameters.AddWithValue("$new", New);
+            command.CommandText = "UPDATE queue SET due_at = 0 WHERE state <> $deferred";
+            command.Parameters.AddWithValue("$deferred", Deferred);
             return command.ExecuteNonQuery();
         });
 

@@ -49,8 +49,5 @@ public enum NoticeKind
     LateDelay,
 }
 
-/// <summary>The client was told 4xx after the message had been accepted; it will send again.</summary>
-public sealed record MessageAbandoned(DateTimeOffset At) : IMessageEvent;
-
 /// <summary>Every recipient is final and every notice sent; the body and queue entry may go.</summary>
 public sealed record MessageCompleted(DateTimeOffset At) : IMessageEvent;

@@ -42,7 +42,15 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     /// <summary>Recipients handed to a router and not yet reported, by attempt id.</summary>
     readonly Dictionary<string, HashSet<int>> _handedOver = new(StringComparer.Ordinal);
     MessageState _state = MessageState.Empty;
-    bool _recovered;
+    MessageAccepted? _accepted;
+
+    /// <summary>The journal starts with the acceptance: it has something to remember (see <see cref="Remember"/>).</summary>
+    bool _journaled;
+
+    /// <summary>An earlier incarnation may have delivered to local mailboxes before it crashed.</summary>
+    bool _mayHaveDelivered = true;
+
+    bool _loading;
     bool _notifying;
     bool _completing;
     bool _heldLogged;
@@ -53,23 +61,29 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         _context = context;
         PersistenceId = "message-" + queueId;
 
+        Recover<MessageAccepted>(e =>
+        {
+            _accepted = e;
+            _state = _state.Apply(e);
+        });
         Recover<IMessageEvent>(e => _state = _state.Apply(e));
-        Recover<RecoveryCompleted>(_ => _recovered = _state.IsAccepted);
+        Recover<RecoveryCompleted>(_ => _journaled = LastSequenceNr > 0);
 
-        Command<AcceptMessage>(OnAccept);
-        Command<WakeMessage>(_ => OnWake());
-        Command<AbandonMessage>(_ => OnAbandon());
+        Command<WakeMessage>(OnWake);
+        Command<EnvelopeLoaded>(OnEnvelopeLoaded);
         Command<AttemptFinished>(finished => Record(finished.Outcomes, finished.Recipients));
         Command<RouteAttemptFinished>(OnRouteAttemptFinished);
         Command<RouterSilent>(OnRouterSilent);
         Command<NoticeQueued>(OnNoticeQueued);
         Command<Settled>(_ => Stop());
-        Command<OrphanChecked>(OnOrphanChecked);
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(_ => { });
     }
 
     public override string PersistenceId { get; }
+
+    /// <summary>Messages take no snapshots: recovery need not ask the snapshot store, a query per message.</summary>
+    public override Recovery Recovery { get; } = new(SnapshotSelectionCriteria.None);
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -78,75 +92,65 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 
     DateTimeOffset Now => _context.Clock.GetUtcNow();
 
-    void OnAccept(AcceptMessage command)
-    {
-        if (_state.IsAccepted)
-        {
-            if (!_state.Abandoned)
-                Sender.Tell(new MessageQueued(_queueId));
-            return;
-        }
-        if (Now > command.AcceptBy)
-            return; // the edge has answered 451 already; its AbandonMessage removes the body
-        var events = _state.Accept(command, _context.Settings.Recipients);
-        var replyTo = Sender;
-        PersistAll(events, e =>
-        {
-            _state = _state.Apply(e);
-            if (Now > command.AcceptBy)
-            {
-                // Durable, but too late: the client was told to retry and will send it again.
-                Abandon();
-                return;
-            }
-            replyTo.Tell(new MessageQueued(_queueId));
-            Proceed();
-        });
-    }
-
-    void OnWake()
+    void OnWake(WakeMessage wake)
     {
         if (_state.Completed)
-            CleanUp();
-        else if (!_state.IsAccepted)
-            _context.Store.FindAsync(_queueId).PipeTo(Self, success: entry => new OrphanChecked(entry));
-        else
-            Proceed();
-    }
-
-    void OnAbandon()
-    {
-        if (!_state.IsAccepted)
-            CleanUp();
-        else if (!_state.AllFinal)
-            Abandon();
-    }
-
-    void Abandon()
-    {
-        Persist(new MessageAbandoned(Now), e =>
         {
-            _state = _state.Apply(e);
-            _context.Logger.MessageAbandoned(_queueId);
-            Complete();
-        });
+            CleanUp();
+        }
+        else if (_state.IsAccepted)
+        {
+            Proceed();
+        }
+        else if (!_loading)
+        {
+            // A journal that does not start with the acceptance is empty: the envelope is in the queue row.
+            _loading = true;
+            _mayHaveDelivered = !wake.JustAccepted;
+            _context.Store.FindAsync(_queueId).PipeTo(Self, success: entry => new EnvelopeLoaded(entry));
+        }
+    }
+
+    void OnEnvelopeLoaded(EnvelopeLoaded loaded)
+    {
+        _loading = false;
+        switch (loaded.Entry)
+        {
+            case null:
+                // Done with and removed by an earlier incarnation; a late wake finds nothing.
+                Stop();
+                break;
+            case { Accepted: null }:
+                // Left by a version that kept the acceptance in the journal, which never got it.
+                _context.Logger.OrphanRemoved(_queueId);
+                CleanUp();
+                break;
+            case { Accepted: { } accepted }:
+                _accepted = accepted;
+                _state = _state.Apply(accepted);
+                Proceed();
+                break;
+        }
     }
 
     /// <summary>
-    /// A queue row with no accepted message: the edge stored the body but never got the
-    /// acceptance persisted. Young rows may still be mid-accept, so only old ones are removed.
+    /// A message delivered at its first attempt needs no journal: its acceptance is in the queue
+    /// row, and its completion is the row's removal. The journal records only what the queue row
+    /// cannot, once there is something to remember (a deferral, a failure, a notice), and then
+    /// starts with the acceptance so that the message recovers from it alone.
     /// </summary>
-    void OnOrphanChecked(OrphanChecked check)
+    void Remember(IReadOnlyList<IMessageEvent> events, Action<IMessageEvent> handler)
     {
-        if (check.Entry is { } entry && Now - entry.CreatedAt > 2 * _context.Settings.Smtp.AcceptTimeout)
+        if (!_journaled)
         {
-            _context.Logger.OrphanRemoved(_queueId);
-            CleanUp();
+            _journaled = true;
+            events = [_accepted!, .. events];
         }
-        else
+        PersistAll(events, e =>
         {
-            Stop();
-        }
+            if (e is not MessageAccepted)
+                handler(e);
+        });
     }
 
     /// <summary>
@@ -160,7 +164,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         var expired = _state.Expire(Now, _context.Policy, _inFlight);
         if (expired.Count > 0)
         {
-            PersistAll(expired, e =>
+            Remember(expired, e =>
             {
                 _state = _state.Apply(e);
                 LogAttempt(e);
@@ -250,7 +254,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         _inFlight.UnionWith(recipients);
         var state = _state;
         var context = _context;
-        var checkExisting = _recovered;
+        var checkExisting = _mayHaveDelivered;
         Task.Run(async () =>
         {
             var body = await context.Store.ReadBodyAsync(state.QueueId!).ConfigureAwait(false);
@@ -302,7 +306,21 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             return;
         var now = Now;
         var events = outcomes.Select(o => _state.Record(o, now, _context.Policy)).ToList();
-        PersistAll(events, e =>
+        var running = _inFlight.Except(finished).Any();
+        if (!running && events.Aggregate(_state, (state, e) => state.Apply(e)).IsFinished)
+        {
+            // Done: nothing to remember, the queue row goes now. A crash before it goes means
+            // another attempt, as with any MTA; local delivery then finds its earlier copy.
+            foreach (var e in events)
+            {
+                _state = _state.Apply(e);
+                LogAttempt(e);
+            }
+            _inFlight.ExceptWith(finished);
+            Settle();
+            return;
+        }
+        Remember(events, e =>
         {
             _state = _state.Apply(e);
             LogAttempt(e);
@@ -349,7 +367,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void OnNoticeQueued(NoticeQueued queued)
     {
         var notice = queued.Notice;
-        Persist(new NoticeSent(notice.Kind, notice.Recipients, notice.NoticeQueueId, Now), e =>
+        Remember([new NoticeSent(notice.Kind, notice.Recipients, notice.NoticeQueueId, Now)], e =>
         {
             _state = _state.Apply(e);
             _context.Logger.NoticeSent(_queueId, notice.Kind.ToString(), notice.NoticeQueueId, _state.Sender, notice.Recipients.Count);
@@ -386,6 +404,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void Complete()
     {
         _completing = true;
+        if (!_journaled)
+        {
+            CleanUp();
+            return;
+        }
+        // Should removing the row fail, the next wake finds the message completed rather than redelivering it.
         Persist(new MessageCompleted(Now), e =>
         {
             _state = _state.Apply(e);
@@ -393,7 +417,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    /// <summary>Body and queue row go first, the journal last: a crash in between leaves a row that a later wake cleans.</summary>
+    /// <summary>Body and queue row go first, the journal last: a crash in between leaves a journal nothing wakes.</summary>
     void CleanUp()
     {
         var queueId = _queueId;
@@ -442,7 +466,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 
     sealed record NoticeQueued(NoticeDue Notice);
 
-    sealed record OrphanChecked(QueueEntry? Entry);
+    sealed record EnvelopeLoaded(QueueEntry? Entry);
 
     sealed record Settled;
 }

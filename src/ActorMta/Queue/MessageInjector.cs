@@ -8,9 +8,9 @@ namespace ActorMta.Queue;
 
 /// <summary>
 /// Queues mail the server writes itself (delivery status notifications) by the same path as
-/// mail from clients: body and queue row first, then the message actor's acceptance.
-/// Queue ids of such mail are derived from their cause, so injecting twice after a crash
-/// finds the first copy.
+/// mail from clients: body and queue row in one commit, then a wake for its actor. Queue ids
+/// of such mail are derived from their cause, so injecting twice after a crash finds the
+/// first copy.
 /// </summary>
 public sealed class MessageInjector(QueueStore store, ActorMtaSettings settings)
 {
@@ -18,15 +18,17 @@ public sealed class MessageInjector(QueueStore store, ActorMtaSettings settings)
 
     public async Task InjectAsync(IActorRef messages, string queueId, string sender, IReadOnlyList<string> recipients, byte[] body, DateTimeOffset now)
     {
+        var accepted = MessageState.Accept(new MailEnvelope(queueId, sender, recipients, $"local ({settings.Hostname})", now, body.Length), settings.Recipients);
+        var justAccepted = true;
         try
         {
-            await store.StoreAsync(queueId, body, now, now + settings.Queue.ClaimLease, CancellationToken.None).ConfigureAwait(false);
+            await store.StoreAsync(accepted, body, now + settings.Queue.ClaimLease).ConfigureAwait(false);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteConstraint)
         {
-            // Stored by an earlier attempt that did not live to record it.
+            // Stored by an earlier attempt that did not live to record it, and perhaps delivered since.
+            justAccepted = false;
         }
-        var command = new AcceptMessage(queueId, sender, recipients, $"local ({settings.Hostname})", now, body.Length, AcceptBy: DateTimeOffset.MaxValue);
-        await messages.Ask<MessageQueued>(command, settings.Smtp.AcceptTimeout).ConfigureAwait(false);
+        messages.Tell(new WakeMessage(queueId, justAccepted));
     }
 }

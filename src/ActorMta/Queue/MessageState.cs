@@ -68,7 +68,6 @@ public sealed record MessageState
     public ImmutableArray<RecipientState> Recipients { get; init; } = [];
     public ImmutableHashSet<NoticeKind> DelayNoticesSent { get; init; } = [];
     public int FailureNotices { get; init; }
-    public bool Abandoned { get; init; }
     public bool Completed { get; init; }
 
     public bool IsAccepted => QueueId is not null;
@@ -76,10 +75,10 @@ public sealed record MessageState
     /// <summary>Mail from the null sender (a bounce) is never answered with another one (RFC 5321 §4.5.5).</summary>
     public bool MayNotify => Sender.Length > 0;
 
-    public bool AllFinal => IsAccepted && (Abandoned || Recipients.All(r => r.IsFinal));
+    public bool AllFinal => IsAccepted && Recipients.All(r => r.IsFinal);
 
     /// <summary>Done for good: every recipient final and every failure reported.</summary>
-    public bool IsFinished => AllFinal && (Abandoned || !MayNotify || Recipients.All(r => r.Status != RecipientStatus.Failed || r.FailureNotified));
+    public bool IsFinished => AllFinal && (!MayNotify || Recipients.All(r => r.Status != RecipientStatus.Failed || r.FailureNotified));
 
     /// <summary>When the queue must look at this message again: the earliest retry or expiry.</summary>
     public DateTimeOffset? NextWakeAt(QueuePolicy policy) =>
@@ -92,16 +91,14 @@ public sealed record MessageState
         Enumerable.Range(0, Recipients.Length).Where(i => Recipients[i].IsDue(now)).ToList();
 
     /// <summary>
-    /// Expands aliases and drops duplicate mailboxes: two RCPTs that reach one mailbox
-    /// get one copy. A repeated accept of an accepted message changes nothing.
+    /// The acceptance of a message as the edge received it: aliases expanded, and duplicate
+    /// mailboxes dropped, so two RCPTs that reach one mailbox get one copy.
     /// </summary>
-    public IReadOnlyList<IMessageEvent> Accept(AcceptMessage command, RecipientDirectory directory)
+    public static MessageAccepted Accept(MailEnvelope envelope, RecipientDirectory directory)
     {
-        if (IsAccepted)
-            return [];
         var recipients = new List<RecipientAddress>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var original in command.Recipients)
+        foreach (var original in envelope.Recipients)
         {
             var (local, domain) = MailAddress.Split(original);
             switch (directory.Lookup(local, domain))
@@ -120,7 +117,7 @@ public sealed record MessageState
                     break;
             }
         }
-        return [new MessageAccepted(command.QueueId, command.Sender, recipients, command.Client, command.ReceivedAt, command.Size)];
+        return new MessageAccepted(envelope.QueueId, envelope.Sender, recipients, envelope.Client, envelope.ReceivedAt, envelope.Size);
     }
 
     /// <summary>
@@ -161,7 +158,7 @@ public sealed record MessageState
     /// </summary>
     public NoticeDue? NextNotice(DateTimeOffset now, QueuePolicy policy)
     {
-        if (!MayNotify || Abandoned || QueueId is null)
+        if (!MayNotify || QueueId is null)
             return null;
         var failed = Indices(r => r.Status == RecipientStatus.Failed && !r.FailureNotified);
         if (failed.Count > 0)
@@ -199,7 +196,6 @@ public sealed record MessageState
         // The late warning also stands for the first one, which would only repeat it.
         NoticeSent { Kind: NoticeKind.LateDelay } => this with { DelayNoticesSent = DelayNoticesSent.Add(NoticeKind.LateDelay).Add(NoticeKind.FirstDelay) },
         NoticeSent n => this with { DelayNoticesSent = DelayNoticesSent.Add(n.Kind) },
-        MessageAbandoned => this with { Abandoned = true },
         MessageCompleted => this with { Completed = true },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name),
     };

@@ -54,6 +54,31 @@ public sealed class RetryAndExpiryTests
         Assert.NotNull(await queue.FindAsync(queueId + "B1"));
     }
 
+    [Fact]
+    public async Task a_deferred_message_is_remembered_from_its_acceptance_on_and_delivered_after_a_restart()
+    {
+        using var dns = DnsServer.Start(OutboundWorld.Records);
+        using var data = new TempDirectory();
+        var port = MtaServer.FreePort();
+        var overlay = OutboundWorld.Overlay(dns, port, "delivery.delay-notice.on-first-failure = off");
+        var queue = new QueueStore(Path.Combine(data.Path, "queue.db"));
+        string queueId;
+        await using (var mta = await MtaServer.StartAsync(overlay, data.Path))
+        {
+            // Nothing listens on flaky.test's MX yet: refused, deferred.
+            queueId = await Mail.SendAsync(mta.Port, Sender, "someone@flaky.test", "comes back");
+            await Eventually.GetAsync(() => queue.FindAsync(queueId), e => e?.State == QueueStore.Deferred);
+        }
+
+        Assert.Equal(["msg.accepted.v1", "msg.deferred.v1"], Journal.Manifests(Path.Combine(data.Path, "journal.db"), queueId).Take(2));
+
+        await using var receiver = await ScriptedReceiver.StartAsync(OutboundWorld.Flaky, port);
+        await using var restarted = await MtaServer.StartAsync(overlay, data.Path);
+        var delivered = await Eventually.Get(() => receiver.Messages.ToList(), m => m.Count > 0, TimeSpan.FromSeconds(30));
+        Assert.Contains("comes back", Assert.Single(delivered).Text, StringComparison.Ordinal);
+        Assert.Null(await Eventually.GetAsync(() => queue.FindAsync(queueId), e => e is null));
+    }
+
     static List<MimeMessage> Notices(MtaServer mta, string queueId) =>
         [.. mta.DeliveredFiles(Sender)
             .Where(f => File.ReadAllText(f).Contains($"X-ActorMta-Queue-ID: {queueId}", StringComparison.Ordinal))

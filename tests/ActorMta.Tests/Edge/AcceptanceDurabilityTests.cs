@@ -9,33 +9,45 @@ namespace ActorMta.Tests.Edge;
 public sealed class AcceptanceDurabilityTests
 {
     [Fact]
-    public async Task the_250_reply_comes_only_after_the_body_and_the_accepted_event_are_stored()
+    public async Task the_250_reply_comes_only_after_the_body_and_the_envelope_are_stored_together()
     {
         await using var server = await MtaServer.StartAsync("actormta.queue.hold = on");
 
         var queueId = await Send(server.Port);
 
-        Assert.NotNull(await new QueueStore(server.Settings.QueueDatabasePath).ReadBodyAsync(queueId));
-        Assert.Equal("msg.accepted.v1", JournalManifests(server, queueId).First());
+        var queue = new QueueStore(server.Settings.QueueDatabasePath);
+        Assert.NotNull(await queue.ReadBodyAsync(queueId));
+        var accepted = (await queue.FindAsync(queueId))!.Accepted!;
+        Assert.Equal("sender@elsewhere.test", accepted.Sender);
+        Assert.Equal("admin@example.test", Assert.Single(accepted.Recipients).Mailbox);
     }
 
     [Fact]
-    public async Task when_the_journal_cannot_be_written_the_client_gets_451_and_nothing_is_half_stored()
+    public async Task a_message_delivered_at_its_first_attempt_never_touches_the_journal()
     {
-        await using var server = await MtaServer.StartAsync("""
-            actormta.smtp.accept-timeout = 2s
-            actormta.queue.claim-lease = 3s
-            """);
+        await using var server = await MtaServer.StartAsync();
+
+        var queueId = await Send(server.Port);
+        await Eventually.Get(() => server.DeliveredFiles("admin@example.test"), f => f.Count > 0);
+        await Eventually.GetAsync(() => new QueueStore(server.Settings.QueueDatabasePath).FindAsync(queueId), e => e is null);
+
+        Assert.Empty(Journal.Manifests(server.Settings.JournalDatabasePath, queueId));
+    }
+
+    [Fact]
+    public async Task when_the_queue_cannot_be_written_the_client_gets_451_and_nothing_is_left_behind()
+    {
+        await using var server = await MtaServer.StartAsync("actormta.smtp.accept-timeout = 2s");
         var queue = new QueueStore(server.Settings.QueueDatabasePath);
 
         SmtpCommandException refused;
-        using (var locker = new SqliteConnection($"Data Source={server.Settings.JournalDatabasePath};Pooling=False"))
+        using (var locker = new SqliteConnection($"Data Source={server.Settings.QueueDatabasePath};Pooling=False"))
         {
             locker.Open();
             using var exclusive = locker.BeginTransaction(System.Data.IsolationLevel.Serializable);
             using (var write = locker.CreateCommand())
             {
-                // Takes the write lock: the journal's inserts now wait, as on a stalled disk.
+                // Takes the write lock: the queue's commits now wait, as on a stalled disk.
                 write.CommandText = "CREATE TABLE IF NOT EXISTS lock_holder (x INTEGER); INSERT INTO lock_holder VALUES (1);";
                 write.ExecuteNonQuery();
             }
@@ -45,26 +57,13 @@ public sealed class AcceptanceDurabilityTests
 
         Assert.Equal(451, (int)refused.StatusCode);
         Assert.StartsWith("4.3.0", refused.Message, StringComparison.Ordinal);
+        // The write that was waiting commits once the lock goes; the client was told to retry, so it is removed.
         Assert.Equal(0, await Eventually.GetAsync(queue.CountAsync, count => count == 0, TimeSpan.FromSeconds(30)));
         Assert.Empty(server.DeliveredFiles("admin@example.test"));
 
         var queueId = await Send(server.Port);
         await Eventually.Get(() => server.DeliveredFiles("admin@example.test"), f => f.Count > 0);
         Assert.Single(server.DeliveredFiles("admin@example.test"), f => f.Contains(queueId, StringComparison.Ordinal));
-    }
-
-    static List<string> JournalManifests(MtaServer server, string queueId)
-    {
-        using var connection = new SqliteConnection($"Data Source={server.Settings.JournalDatabasePath};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT manifest FROM event_journal WHERE persistence_id = $id ORDER BY sequence_nr";
-        command.Parameters.AddWithValue("$id", "message-" + queueId);
-        using var reader = command.ExecuteReader();
-        var manifests = new List<string>();
-        while (reader.Read())
-            manifests.Add(reader.GetString(0));
-        return manifests;
     }
 
     static Task<string> Send(int port) => Mail.SendAsync(port, "sender@elsewhere.test", "admin@example.test", "durability");

@@ -1,5 +1,6 @@
 using System.Text;
 using ActorMta.Persistence;
+using ActorMta.Protocol;
 using Microsoft.Data.Sqlite;
 
 using ActorMta.Tests.Support;
@@ -32,8 +33,11 @@ public sealed class QueueStoreTests : IDisposable
 
     static byte[] Body(string text) => Encoding.UTF8.GetBytes(text);
 
+    static MessageAccepted Accepted(string id) =>
+        new(id, "sender@foreign.test", [new RecipientAddress("Team@example.test", "alice@example.test"), new RecipientAddress("x@foreign.test", "x@foreign.test", Remote: true)], "[192.0.2.7]", T0, 20);
+
     Task Store(string id, DateTimeOffset dueAt, string text = "Subject: x\r\n\r\nbody\r\n") =>
-        _store.StoreAsync(id, Body(text), T0, dueAt, CancellationToken.None);
+        _store.StoreAsync(Accepted(id), Body(text), dueAt);
 
     async Task<List<string>> Claim(DateTimeOffset now, int limit = 100) =>
         [.. (await _store.ClaimDueAsync(now, now + Lease, limit)).Order(StringComparer.Ordinal)];
@@ -58,7 +62,7 @@ public sealed class QueueStoreTests : IDisposable
         var body = new byte[70_000];
         new Random(7).NextBytes(body);
 
-        await _store.StoreAsync("Q1", body, T0, T0, CancellationToken.None);
+        await _store.StoreAsync(Accepted("Q1"), body, T0);
 
         Assert.Equal(body, await _store.ReadBodyAsync("Q1"));
         Assert.True(File.Exists(_path));
@@ -71,8 +75,45 @@ public sealed class QueueStoreTests : IDisposable
 
         var entry = await _store.FindAsync("Q1");
 
-        Assert.Equal(new QueueEntry("Q1", T0.AddSeconds(30), QueueStore.New, T0), entry);
+        Assert.Equal(new QueueEntry("Q1", T0.AddSeconds(30), QueueStore.New, T0, entry!.Accepted), entry);
         Assert.Equal(1, await _store.CountAsync());
+    }
+
+    [Fact]
+    public async Task the_queue_row_is_the_record_of_acceptance_it_carries_the_whole_envelope()
+    {
+        await Store("Q1", T0);
+
+        var accepted = (await _store.FindAsync("Q1"))!.Accepted!;
+
+        Assert.Equal(Accepted("Q1") with { Recipients = [] }, accepted with { Recipients = [] });
+        Assert.Equal(Accepted("Q1").Recipients, accepted.Recipients);
+    }
+
+    [Fact]
+    public async Task a_queue_from_before_the_envelope_column_gains_it_and_its_rows_read_back_without_one()
+    {
+        var path = Path.Combine(_temp.Path, "old", "queue.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE message_body (queue_id TEXT NOT NULL PRIMARY KEY, body BLOB NOT NULL);
+                CREATE TABLE queue (queue_id TEXT NOT NULL PRIMARY KEY, due_at INTEGER NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL);
+                INSERT INTO message_body VALUES ('OLD', x'00');
+                INSERT INTO queue VALUES ('OLD', 0, 'new', 0);
+                """;
+            command.ExecuteNonQuery();
+        }
+        using var store = new QueueStore(path);
+
+        store.Initialize();
+        await store.StoreAsync(Accepted("NEW"), Body("new"), T0);
+
+        Assert.Null((await store.FindAsync("OLD"))!.Accepted);
+        Assert.Equal("NEW", (await store.FindAsync("NEW"))!.Accepted!.QueueId);
     }
 
     [Fact]
@@ -114,6 +155,7 @@ public sealed class QueueStoreTests : IDisposable
         Assert.Equal(["Q1", "Q2"], await Claim(T0));
 
         Assert.Equal(T0 + Lease, (await _store.FindAsync("Q1"))!.DueAt);
+        Assert.Equal(QueueStore.Active, (await _store.FindAsync("Q1"))!.State);
         Assert.Empty(await Claim(T0));
         Assert.Empty(await Claim(T0 + Lease - TimeSpan.FromMilliseconds(1)));
     }
@@ -181,18 +223,22 @@ public sealed class QueueStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task releasing_leases_makes_new_messages_due_but_leaves_deferred_ones_waiting()
+    public async Task releasing_leases_makes_new_and_active_messages_due_but_leaves_deferred_ones_waiting()
     {
         await Store("leased", T0);
         await Store("scheduled", T0.AddHours(1));
         await Store("deferred", T0);
+        await Store("retrying", T0);
         await Claim(T0);
         await _store.RescheduleAsync("deferred", T0.AddMinutes(40), QueueStore.Deferred);
+        await _store.RescheduleAsync("retrying", T0.AddMinutes(1), QueueStore.Deferred);
+        // Its retry came, and the node died while trying.
+        Assert.Equal(["retrying"], await Claim(T0.AddMinutes(1)));
 
         var released = await _store.ReleaseLeasesAsync();
 
-        Assert.Equal(2, released);
-        Assert.Equal(["leased", "scheduled"], await Claim(T0));
+        Assert.Equal(3, released);
+        Assert.Equal(["leased", "retrying", "scheduled"], await Claim(T0));
         Assert.Equal(T0.AddMinutes(40), (await _store.FindAsync("deferred"))!.DueAt);
         Assert.Equal(QueueStore.Deferred, (await _store.FindAsync("deferred"))!.State);
     }

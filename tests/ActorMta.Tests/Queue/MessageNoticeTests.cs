@@ -159,15 +159,6 @@ public sealed class MessageNoticeTests
     }
 
     [Fact]
-    public void an_abandoned_message_owes_no_notice()
-    {
-        var state = Accepted("alice@example.test", "someone@foreign.test").Defer(0, T0).Bounce(1, T0).Apply(new MessageAbandoned(T0));
-
-        Assert.Null(state.NextNotice(T0, Policy()));
-        Assert.True(state.IsFinished);
-    }
-
-    [Fact]
     public void a_message_with_a_failed_recipient_is_finished_only_once_the_failure_notice_is_sent()
     {
         var state = Accepted("alice@example.test", "someone@foreign.test").Deliver(0, T0).Bounce(1, T0);

@@ -31,13 +31,13 @@ static class QueueFixtures
     /// <summary>The policy of <see cref="Settings"/>; a chance of 0.5 puts every retry at its plain interval.</summary>
     public static QueuePolicy Policy(DeliverySettings? delivery = null, double chance = 0.5) => new(delivery ?? Settings.Delivery, () => chance);
 
-    public static AcceptMessage Command(string sender, params string[] recipients) =>
-        new(QueueId, sender, recipients, "[192.0.2.7]", T0, 1234, AcceptBy: T0.AddSeconds(24));
+    public static MailEnvelope Envelope(string sender, params string[] recipients) =>
+        new(QueueId, sender, recipients, "[192.0.2.7]", T0, 1234);
 
     public static MessageState Accepted(params string[] recipients) => AcceptedFrom(Sender, recipients);
 
     public static MessageState AcceptedFrom(string sender, params string[] recipients) =>
-        MessageState.Empty.Accept(Command(sender, recipients), Settings.Recipients).Aggregate(MessageState.Empty, (s, e) => s.Apply(e));
+        MessageState.Empty.Apply(MessageState.Accept(Envelope(sender, recipients), Settings.Recipients));
 
     public static MessageState Step(this MessageState state, DeliveryOutcome outcome, DateTimeOffset now, out IMessageEvent @event, QueuePolicy? policy = null)
     {
