@@ -1,3 +1,4 @@
+using ActorMta.Edge;
 using System.IO.Pipelines;
 using System.Net;
 using System.Security.Authentication;
@@ -18,7 +19,7 @@ sealed class BenchSession : ISessionContext
     {
         Properties[EndpointListener.RemoteEndPointKey] = client;
         // ActorMta's own method records the EHLO, so the property keys stay its business.
-        EdgeInternals.RememberGreeting(this, helo, true);
+        this.RememberGreeting(helo, true);
     }
 
     public Guid SessionId { get; } = Guid.NewGuid();

@@ -1,3 +1,4 @@
+using ActorMta.Config;
 using System.Buffers;
 using System.Net;
 using System.Text;
@@ -22,8 +23,11 @@ public class EdgeMessageBenchmarks
 
     readonly BenchSession _session = new(new IPEndPoint(IPAddress.Parse("192.0.2.7"), 40123), "client.foreign.test");
     readonly IMailbox _from = new Mailbox("sender", "foreign.test");
-    readonly IReadOnlyList<IMailbox> _to = [new Mailbox("alice", "example.test")];
-    readonly IReadOnlyList<string> _recipients = ["alice@example.test"];
+    readonly IReadOnlyList<IMailbox> _to = [new Mailbox("admin", "example.test")];
+    readonly IReadOnlyList<string> _recipients = ["admin@example.test"];
+
+    /// <summary>The default configuration's directory: example.test with its admin mailbox and aliases.</summary>
+    static readonly RecipientDirectory Directory = ActorMtaSettings.From(ActorMtaConfiguration.FromText("")).Recipients;
 
     // As SmtpServer hands it over: behind the CRLF that SmtpInputFilter inserts, without the final CRLF.
     ReadOnlySequence<byte> _handedOver;
@@ -58,7 +62,7 @@ public class EdgeMessageBenchmarks
 
     /// <summary>The trace header for one recipient (ReceivedHeader.For).</summary>
     [Benchmark]
-    public byte[] ReceivedHeader() => EdgeInternals.ReceivedHeader(_session, Hostname, SampleQueueId, _recipients, Now);
+    public byte[] ReceivedHeader() => ActorMta.Edge.ReceivedHeader.For(_session, Hostname, SampleQueueId, _recipients, Now);
 
     /// <summary>Header, content and the CRLF SmtpServer kept back, copied into the body to be queued.</summary>
     [Benchmark]
@@ -72,7 +76,7 @@ public class EdgeMessageBenchmarks
     }
 
     /// <summary>
-    /// SaveAsync's steps up to StoreAsync, for a plain-text client that is not authenticated
+    /// SaveAsync's steps up to StoreAsync, alias expansion included, for a plain-text client that is not authenticated
     /// (the From ownership check runs only for submission users). Keep in step with
     /// src/ActorMta/Edge/QueueingMessageStore.cs.
     /// </summary>
@@ -81,9 +85,9 @@ public class EdgeMessageBenchmarks
     {
         var now = TimeProvider.System.GetUtcNow();
         var queueId = QueueIds.Next(now);
-        _ = EdgeInternals.MailboxText(_from);
-        var recipients = _to.Select(r => EdgeInternals.MailboxText(r)).ToList();
-        _ = EdgeInternals.ClientText(_session);
+        var sender = _from.Text();
+        var recipients = _to.Select(r => r.Text()).ToList();
+        var client = _session.ClientText();
 
         var buffer = _handedOver;
         if (buffer.Length >= 2 && buffer.Slice(0, 2).ToArray() is [(byte)'\r', (byte)'\n'])
@@ -92,11 +96,12 @@ public class EdgeMessageBenchmarks
         if (MessageContent.Check(buffer) != MessageContent.Problem.None)
             throw new InvalidOperationException("refused");
 
-        var header = EdgeInternals.ReceivedHeader(_session, Hostname, queueId, recipients, now);
+        var header = ActorMta.Edge.ReceivedHeader.For(_session, Hostname, queueId, recipients, now);
         var body = new byte[header.Length + buffer.Length + trailer];
         header.CopyTo(body, 0);
         buffer.CopyTo(body.AsSpan(header.Length));
         "\r\n"u8[..trailer].CopyTo(body.AsSpan(body.Length - trailer));
+        _ = MessageState.Accept(new MailEnvelope(queueId, sender, recipients, client, now, body.Length), Directory);
         return body;
     }
 }
