@@ -28,7 +28,7 @@ pf="$work/postfix"
 mta_pid=; dns_pid=; sink_pids=()
 cleanup() {
   [ -n "$mta_pid" ] && kill -9 "$mta_pid" 2>/dev/null || true
-  [ -f "$pf/main.cf" ] && postfix -c "$pf" stop >/dev/null 2>&1 || true
+  [ -f "$pf/etc/main.cf" ] && postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
   kill "$dns_pid" "${sink_pids[@]}" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -41,12 +41,7 @@ for i in $(seq 1 100); do
   smtp-sink -u nobody -c "127.0.1.$i:$sink_port" 1024 > "$work/sink.$i" 2>&1 &
   sink_pids+=($!)
 done
-# smtp-sink -c keeps running counters ("sess=N quit=N mesg=N", separated by CR): the sum of
-# each sink's last one. One awk for all sinks, so that counting takes little CPU from the MTAs.
-counter() {
-  awk -v RS='\r' -v key="$1" '{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] == key) last[FILENAME] = kv[2] }
-    END { for (f in last) total += last[f]; print total + 0 }' "$work"/sink.*
-}
+counter() { sink_counter "$1" "$work"/sink.*; }
 
 records=(--mx-host=one.bench,mx.d1.bench,10)
 for i in $(seq 1 100); do records+=("--mx-host=d$i.bench,mx.d$i.bench,10" "--host-record=mx.d$i.bench,127.0.1.$i"); done
@@ -120,44 +115,18 @@ bench_actormta() {
   sessions=$(( $(counter sess) - opened ))
 }
 
-# A throwaway Postfix: its own config and queue directories, SMTP on a loopback port, no
-# chroot, and a transport map that sends each destination to its sink. defer_transports
-# holds delivery while the queue fills; reload and flush release it.
-mkdir -p "$pf/queue" "$pf/data"
-chown postfix "$pf/data"
-cp /etc/postfix/master.cf "$pf/master.cf"
-cat > "$pf/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-myhostname = bench.example.test
-mydomain = example.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-transport_maps = texthash:$pf/transport
-alias_maps =
-alias_database =
-maillog_file = $pf/maillog
-maillog_file_prefixes = $work
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
-message_size_limit = 1048576
-defer_transports = smtp
-CONF
+# A throwaway Postfix (bench/common.sh) with a transport map that sends each destination to
+# its sink. defer_transports holds delivery while the queue fills; reload and flush release it.
+postfix_instance "$pf" "$postfix_port"
+postconf -c "$pf/etc" -e "transport_maps = texthash:$pf/etc/transport" "defer_transports = smtp"
 { echo "one.bench smtp:[127.0.1.1]:$sink_port"
-  for i in $(seq 1 100); do echo "d$i.bench smtp:[127.0.1.$i]:$sink_port"; done; } > "$pf/transport"
-postconf -c "$pf" -M# smtp/inet
-postconf -c "$pf" -M "127.0.0.1:$postfix_port/inet = 127.0.0.1:$postfix_port inet n - n - - smtpd"
-postconf -c "$pf" -F '*/*/chroot = n'
-postfix -c "$pf" check
-postfix -c "$pf" start >/dev/null 2>&1
+  for i in $(seq 1 100); do echo "d$i.bench smtp:[127.0.1.$i]:$sink_port"; done; } > "$pf/etc/transport"
+postfix -c "$pf/etc" check
+postfix -c "$pf/etc" start >/dev/null 2>&1
 
 bench_postfix() {
-  postconf -c "$pf" -e "defer_transports = smtp"
-  postfix -c "$pf" reload >/dev/null 2>&1
+  postconf -c "$pf/etc" -e "defer_transports = smtp"
+  postfix -c "$pf/etc" reload >/dev/null 2>&1
   submit "$postfix_port" "$1"
   local deadline=$(( $(date +%s) + 600 ))
   until [ "$(find "$pf/queue/deferred" -type f | wc -l)" -ge "$count" ]; do
@@ -166,10 +135,10 @@ bench_postfix() {
   done
   local before opened start
   before=$(counter mesg); opened=$(counter sess)
-  postconf -c "$pf" -e "defer_transports ="
+  postconf -c "$pf/etc" -e "defer_transports ="
   start=$(date +%s%N)
-  postfix -c "$pf" reload >/dev/null 2>&1
-  postqueue -c "$pf" -f
+  postfix -c "$pf/etc" reload >/dev/null 2>&1
+  postqueue -c "$pf/etc" -f
   drained "$before" "$start"
   sleep 3   # Postfix caches idle sessions for 2 s
   sessions=$(( $(counter sess) - opened ))
