@@ -101,7 +101,9 @@ public sealed partial class SmtpOutbound(ActorMtaSettings settings, MxResolver r
             // eavesdropping, not impersonation. Required TLS checks the certificate.
             ServerCertificateValidationCallback = (_, _, _, errors) => !requireTls || errors == SslPolicyErrors.None,
         };
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        // A reused session sends each transaction's commands as small writes: without NoDelay,
+        // Nagle's algorithm holds them for the peer's delayed ACK (~40 ms a message).
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
