@@ -89,6 +89,7 @@ def print_table(rows, runs, params):
         print("  ".join(text.ljust(w) for text, w in zip(line, widths)).rstrip())
     print()
     print(f"Median (min-max) over {params.get('rounds')} rounds; ratio = ActorMta / Postfix of the medians.")
+    print(f"1-3 after a warm-up of {params.get('warmup')} messages per start, unmeasured.")
     print(f"1 and 2: {params.get('messages')} messages of 4 KiB by smtp-source -s 20; 4: "
           f"{params.get('deferred')} deferred, once; Postfix's RSS is the sum over its processes.")
     for mta in MTAS:
