@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Persistence;
 using ActorMta.Config;
 using ActorMta.Delivery;
 using ActorMta.Persistence;
@@ -27,13 +26,14 @@ public sealed record MessageActorContext(
     ILogger Logger);
 
 /// <summary>
-/// One e-mail in the queue: an event-sourced sharded entity that owns the message's
-/// recipients, their outcomes, its retry schedule and the notices it owes its sender. It
-/// answers the edge only once the acceptance is durable, and stops for good once every
-/// recipient is final and every notice sent. Remote recipients are handed to their
-/// destination's router; local ones are delivered from here.
+/// One e-mail in the queue: a sharded entity that owns the message's recipients, their
+/// outcomes, its retry schedule and the notices it owes its sender, and stops for good once
+/// every recipient is final and every notice sent. Its state starts from the envelope in the
+/// queue row and is event-sourced from there: what it must remember goes to its journal
+/// (<see cref="MessageJournal"/>), and a restarted message is rebuilt from that journal.
+/// Remote recipients are handed to their destination's router; local ones are delivered from here.
 /// </summary>
-public sealed class MessageActor : ReceivePersistentActor, IWithTimers
+public sealed class MessageActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     readonly MessageActorContext _context;
     readonly string _queueId;
@@ -43,6 +43,9 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly Dictionary<string, HashSet<int>> _handedOver = new(StringComparer.Ordinal);
     MessageState _state = MessageState.Empty;
     MessageAccepted? _accepted;
+
+    /// <summary>The journal child, once the message has a journal to read or to write.</summary>
+    IActorRef? _journal;
 
     /// <summary>The journal starts with the acceptance: it has something to remember (see <see cref="Remember"/>).</summary>
     bool _journaled;
@@ -54,38 +57,29 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     bool _notifying;
     bool _completing;
     bool _heldLogged;
+    bool _forgetting;
+    bool _rowSettled;
 
     public MessageActor(string queueId, MessageActorContext context)
     {
         _queueId = queueId;
         _context = context;
-        PersistenceId = "message-" + queueId;
 
-        Recover<MessageAccepted>(e =>
-        {
-            _accepted = e;
-            _state = _state.Apply(e);
-        });
-        Recover<IMessageEvent>(e => _state = _state.Apply(e));
-        Recover<RecoveryCompleted>(_ => _journaled = LastSequenceNr > 0);
-
-        Command<WakeMessage>(OnWake);
-        Command<EnvelopeLoaded>(OnEnvelopeLoaded);
-        Command<AttemptFinished>(finished => Record(finished.Outcomes, finished.Recipients));
-        Command<RouteAttemptFinished>(OnRouteAttemptFinished);
-        Command<RouterSilent>(OnRouterSilent);
-        Command<NoticeQueued>(OnNoticeQueued);
-        Command<Settled>(_ => Stop());
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(_ => { });
+        Receive<WakeMessage>(OnWake);
+        Receive<JournalRecovered>(OnJournalRecovered);
+        Receive<EnvelopeLoaded>(OnEnvelopeLoaded);
+        Receive<AttemptFinished>(finished => Record(finished.Outcomes, finished.Recipients));
+        Receive<RouteAttemptFinished>(OnRouteAttemptFinished);
+        Receive<RouterSilent>(OnRouterSilent);
+        Receive<NoticeQueued>(OnNoticeQueued);
+        Receive<Settled>(_ => OnSettled());
+        Receive<JournalForgotten>(_ => OnForgotten());
+        Receive<Terminated>(OnJournalStopped);
     }
 
-    public override string PersistenceId { get; }
-
-    /// <summary>Messages take no snapshots: recovery need not ask the snapshot store, a query per message.</summary>
-    public override Recovery Recovery { get; } = new(SnapshotSelectionCriteria.None);
-
     public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
 
     public static Props Props(string queueId, MessageActorContext context) =>
         Akka.Actor.Props.Create(() => new MessageActor(queueId, context));
@@ -104,12 +98,43 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         }
         else if (!_loading)
         {
-            // A journal that does not start with the acceptance is empty: the envelope is in the queue row.
             _loading = true;
             _mayHaveDelivered = !wake.JustAccepted;
-            _context.Store.FindAsync(_queueId).PipeTo(Self, success: entry => new EnvelopeLoaded(entry));
+            if (wake.JustAccepted)
+                LoadEnvelope(); // stored a moment ago: its journal is empty
+            else
+                StartJournal();
         }
     }
+
+    void StartJournal() => _journal = Context.Watch(Context.ActorOf(MessageJournal.Props(_queueId), "journal"));
+
+    void OnJournalRecovered(JournalRecovered recovered)
+    {
+        if (!_loading || _state.IsAccepted)
+            return; // the journal was started to be written to, and had nothing to tell
+        if (recovered.Events.Count == 0)
+        {
+            // A journal that does not start with the acceptance is empty: the envelope is in the queue row.
+            LoadEnvelope();
+            return;
+        }
+        _loading = false;
+        _journaled = true;
+        foreach (var e in recovered.Events)
+        {
+            if (e is MessageAccepted accepted)
+                _accepted = accepted;
+            _state = _state.Apply(e);
+        }
+        if (_state.Completed)
+            CleanUp();
+        else
+            Proceed();
+    }
+
+    void LoadEnvelope() =>
+        _context.Store.FindAsync(_queueId).PipeTo(Self, success: entry => new EnvelopeLoaded(entry));
 
     void OnEnvelopeLoaded(EnvelopeLoaded loaded)
     {
@@ -137,19 +162,36 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     /// A message delivered at its first attempt needs no journal: its acceptance is in the queue
     /// row, and its completion is the row's removal. The journal records only what the queue row
     /// cannot, once there is something to remember (a deferral, a failure, a notice), and then
-    /// starts with the acceptance so that the message recovers from it alone.
+    /// starts with the acceptance so that the message recovers from it alone. Until the events
+    /// are durable nothing else is handled (as with Akka's PersistAll); then
+    /// <paramref name="handler"/> sees each one, and <paramref name="then"/> runs.
     /// </summary>
-    void Remember(IReadOnlyList<IMessageEvent> events, Action<IMessageEvent> handler)
+    void Remember(IReadOnlyList<IMessageEvent> events, Action<IMessageEvent> handler, Action? then = null)
     {
         if (!_journaled)
         {
             _journaled = true;
             events = [_accepted!, .. events];
         }
-        PersistAll(events, e =>
+        if (_journal is null)
+            StartJournal();
+        _journal!.Tell(new JournalRemember(events));
+        BecomeStacked(() =>
         {
-            if (e is not MessageAccepted)
-                handler(e);
+            Receive<JournalRemembered>(remembered =>
+            {
+                UnbecomeStacked();
+                foreach (var e in remembered.Events)
+                {
+                    if (e is not MessageAccepted)
+                        handler(e);
+                }
+                then?.Invoke();
+                Stash.UnstashAll();
+            });
+            Receive<JournalRecovered>(_ => { });
+            Receive<Terminated>(OnJournalStopped);
+            ReceiveAny(_ => Stash.Stash());
         });
     }
 
@@ -168,8 +210,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             {
                 _state = _state.Apply(e);
                 LogAttempt(e);
-            });
-            DeferAsync(0, _ => Proceed());
+            }, then: Proceed);
             return;
         }
         if (_context.Settings.Queue.Hold && !_state.AllFinal)
@@ -324,8 +365,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         {
             _state = _state.Apply(e);
             LogAttempt(e);
-        });
-        DeferAsync(0, _ =>
+        }, then: () =>
         {
             _inFlight.ExceptWith(finished);
             Settle();
@@ -410,14 +450,17 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             return;
         }
         // Should removing the row fail, the next wake finds the message completed rather than redelivering it.
-        Persist(new MessageCompleted(Now), e =>
+        Remember([new MessageCompleted(Now)], e =>
         {
             _state = _state.Apply(e);
             CleanUp();
         });
     }
 
-    /// <summary>Body and queue row go first, the journal last: a crash in between leaves a journal nothing wakes.</summary>
+    /// <summary>
+    /// Body and queue row go first, the journal last: a crash in between leaves a journal nothing
+    /// wakes. The actor stops once both are done with.
+    /// </summary>
     void CleanUp()
     {
         var queueId = _queueId;
@@ -431,8 +474,33 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 logger.MessageRemoved(queueId);
             return new Settled();
         }).PipeTo(Self);
-        if (LastSequenceNr > 0)
-            DeleteMessages(LastSequenceNr);
+        if (_journal is not null)
+        {
+            _forgetting = true;
+            _journal.Tell(JournalForget.Instance);
+        }
+    }
+
+    /// <summary>The queue row was rescheduled or removed.</summary>
+    void OnSettled()
+    {
+        _rowSettled = true;
+        if (!_forgetting)
+            Stop();
+    }
+
+    void OnForgotten()
+    {
+        _forgetting = false;
+        if (_rowSettled)
+            Stop();
+    }
+
+    /// <summary>A journal that fails to persist or recover stops; so does the message, and the queue row's lease brings it back.</summary>
+    void OnJournalStopped(Terminated terminated)
+    {
+        if (terminated.ActorRef.Equals(_journal))
+            Stop();
     }
 
     void Stop() => Context.Parent.Tell(new Passivate(PoisonPill.Instance));
