@@ -342,7 +342,7 @@ public sealed class MessageActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     /// <param name="finished">The recipients whose attempt is over (with or without an outcome).</param>
     void Record(IReadOnlyList<DeliveryOutcome> outcomes, IReadOnlyList<int> finished)
     {
-        // An abandoned message completes without waiting for its attempts; their outcomes no longer matter.
+        // Late reports for a message already completing change nothing.
         if (_completing || _state.Completed)
             return;
         var now = Now;

@@ -59,7 +59,7 @@ public sealed class MtaServer : IAsyncDisposable
             """);
         var settings = ActorMtaSettings.From(config);
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(Environment.GetEnvironmentVariable("TESTLOG") is null ? LogLevel.Warning : LogLevel.Information);
+        builder.Logging.SetMinimumLevel(Environment.GetEnvironmentVariable("ACTORMTA_TEST_LOG") is null ? LogLevel.Warning : LogLevel.Information);
         builder.Services.AddActorMta(settings, config);
         var host = builder.Build();
         await host.StartAsync();
