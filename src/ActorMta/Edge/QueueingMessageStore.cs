@@ -76,7 +76,7 @@ public sealed class QueueingMessageStore(
             _ = write.ContinueWith(t => t.IsCompletedSuccessfully ? store.RemoveAsync(queueId) : Task.CompletedTask, TaskScheduler.Default).Unwrap();
             return new SmtpResponse(SmtpReplyCode.Aborted, "4.3.0 Error: queue file write error, try again later");
         }
-        messages.ActorRef.Tell(new WakeMessage(queueId, JustAccepted: true));
+        messages.ActorRef.Tell(new WakeMessage(queueId, accepted));
 
         logger.MessageQueued(queueId, client, context.Helo(), sender, body.Length, recipients.Count);
         return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 Ok: queued as {queueId}");

@@ -13,8 +13,10 @@ public interface IMessageCommand : IProtocolMessage
 /// The message is due: from the edge right after it accepted the message, and from the queue
 /// scheduler when a retry or a lease comes due (or after a restart).
 /// </summary>
-/// <param name="JustAccepted">
-/// From whoever has just stored the message: no attempt can have delivered any of it yet,
-/// so local delivery need not look for a copy left by one that crashed.
+/// <param name="Accepted">
+/// From whoever has just stored the message: its envelope, as written to the queue row. The
+/// message has no journal and no attempt can have delivered any of it yet, so the actor starts
+/// from this without reading the row back, and local delivery need not look for a copy left by
+/// one that crashed.
 /// </param>
-public sealed record WakeMessage(string QueueId, bool JustAccepted = false) : IMessageCommand;
+public sealed record WakeMessage(string QueueId, MessageAccepted? Accepted = null) : IMessageCommand;

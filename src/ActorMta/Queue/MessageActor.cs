@@ -96,14 +96,16 @@ public sealed class MessageActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         {
             Proceed();
         }
+        else if (wake.Accepted is { } accepted && !_loading)
+        {
+            // Stored a moment ago: its journal is empty and nothing has been delivered.
+            _mayHaveDelivered = false;
+            Start(accepted);
+        }
         else if (!_loading)
         {
             _loading = true;
-            _mayHaveDelivered = !wake.JustAccepted;
-            if (wake.JustAccepted)
-                LoadEnvelope(); // stored a moment ago: its journal is empty
-            else
-                StartJournal();
+            StartJournal();
         }
     }
 
@@ -151,11 +153,16 @@ public sealed class MessageActor : ReceiveActor, IWithTimers, IWithUnboundedStas
                 CleanUp();
                 break;
             case { Accepted: { } accepted }:
-                _accepted = accepted;
-                _state = _state.Apply(accepted);
-                Proceed();
+                Start(accepted);
                 break;
         }
+    }
+
+    void Start(MessageAccepted accepted)
+    {
+        _accepted = accepted;
+        _state = _state.Apply(accepted);
+        Proceed();
     }
 
     /// <summary>

@@ -19,7 +19,6 @@ public sealed class MessageInjector(QueueStore store, ActorMtaSettings settings)
     public async Task InjectAsync(IActorRef messages, string queueId, string sender, IReadOnlyList<string> recipients, byte[] body, DateTimeOffset now)
     {
         var accepted = MessageState.Accept(new MailEnvelope(queueId, sender, recipients, $"local ({settings.Hostname})", now, body.Length), settings.Recipients);
-        var justAccepted = true;
         try
         {
             await store.StoreAsync(accepted, body, now + settings.Queue.ClaimLease).ConfigureAwait(false);
@@ -27,8 +26,9 @@ public sealed class MessageInjector(QueueStore store, ActorMtaSettings settings)
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteConstraint)
         {
             // Stored by an earlier attempt that did not live to record it, and perhaps delivered since.
-            justAccepted = false;
+            messages.Tell(new WakeMessage(queueId));
+            return;
         }
-        messages.Tell(new WakeMessage(queueId, justAccepted));
+        messages.Tell(new WakeMessage(queueId, accepted));
     }
 }

@@ -34,7 +34,10 @@ public sealed class ProtocolSerializerTests(SerializerSystemFixture fixture) : I
     /// <summary>Every protocol type with the manifest the journal knows it by; these strings must never change.</summary>
     public static TheoryData<string, object> Messages() => new()
     {
-        { "cmd.wake.v1", new WakeMessage("01JNQ0000000ABCD", JustAccepted: true) },
+        {
+            "cmd.wake.v1",
+            new WakeMessage("01JNQ0000000ABCD", new MessageAccepted("01JNQ0000000ABCD", "sender@foreign.test", [new RecipientAddress("team@example.test", "alice@example.test")], "[192.0.2.7]", At, 1234))
+        },
         {
             "msg.accepted.v1",
             new MessageAccepted(
@@ -95,7 +98,7 @@ public sealed class ProtocolSerializerTests(SerializerSystemFixture fixture) : I
                 Assert.Equal(n.Recipients, sent.Recipients);
                 Assert.Equal(n with { Recipients = Array.Empty<int>() }, sent with { Recipients = Array.Empty<int>() });
                 break;
-            case DeliverVia or RouteAttemptFinished:
+            case DeliverVia or RouteAttemptFinished or WakeMessage:
                 // Lists inside, and outcomes whose kind travels as a discriminator.
                 Assert.Equal(JsonSerializer.Serialize(message, message.GetType()), JsonSerializer.Serialize(back, back.GetType()));
                 break;
