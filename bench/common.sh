@@ -40,6 +40,25 @@ stop_pid() {
 
 listening() { ss -Hltn "sport = :$1" | grep -q .; }
 
+# start_actormta BIN CONF LOG [VAR=VALUE...]: ActorMta from a published BIN with its default
+# logging (a line per message queued and per delivery attempt, as Postfix's maillog has) and the
+# given environment, appending to LOG (which may hold an earlier run's); sets mta_pid and
+# returns once it listens.
+start_actormta() {
+  local bin=$1 conf=$2
+  mta_log=$3
+  shift 3
+  touch "$mta_log"
+  mta_listened=$(grep -c "SMTP listener on" "$mta_log" || true)
+  env "$@" dotnet "$bin/ActorMta.Host.dll" --config "$conf" >> "$mta_log" 2>&1 &
+  mta_pid=$!
+  wait_for 120 "ActorMta to listen" actormta_listening
+}
+actormta_listening() {
+  kill -0 "$mta_pid" 2>/dev/null || { tail -20 "$mta_log" >&2; fail "ActorMta exited (log above)"; }
+  [ "$(grep -c "SMTP listener on" "$mta_log")" -gt "$mta_listened" ]
+}
+
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # Proportional set size: shared pages divided among the processes that share them.
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }

@@ -36,14 +36,7 @@ startup_ms=
 start_mta() {
   local started
   started=$(date +%s%N)
-  : > "$work/mta.log"
-  env Logging__LogLevel__Default=Warning Logging__LogLevel__ActorMta.Edge.SmtpEdge=Information \
-    dotnet "$work/bin/ActorMta.Host.dll" --config "$work/bench.conf" >> "$work/mta.log" 2>&1 &
-  mta_pid=$!
-  until grep -q "SMTP listener on" "$work/mta.log"; do
-    kill -0 "$mta_pid" 2>/dev/null || { cat "$work/mta.log"; exit 1; }
-    sleep 0.1
-  done
+  start_actormta "$work/bin" "$work/bench.conf" "$work/mta.log"
   startup_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 }
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }

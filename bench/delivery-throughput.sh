@@ -86,16 +86,7 @@ actormta {
 akka.loglevel = WARNING
 CONF
 
-start_mta() {
-  : > "$work/mta.log"
-  env ACTORMTA_HOLD="$1" Logging__LogLevel__Default=Warning Logging__LogLevel__ActorMta.Edge.SmtpEdge=Information \
-    dotnet "$work/bin/ActorMta.Host.dll" --config "$work/actormta.conf" >> "$work/mta.log" 2>&1 &
-  mta_pid=$!
-  until grep -q "SMTP listener on" "$work/mta.log"; do
-    kill -0 "$mta_pid" 2>/dev/null || { cat "$work/mta.log"; exit 1; }
-    sleep 0.1
-  done
-}
+start_mta() { start_actormta "$work/bin" "$work/actormta.conf" "$work/mta.log" ACTORMTA_HOLD="$1"; }
 stop_mta() { kill -TERM "$mta_pid"; wait "$mta_pid" 2>/dev/null || true; mta_pid=; }
 
 # Held while the queue fills (ACTORMTA_HOLD), then a restart without the hold releases it:

@@ -1,3 +1,4 @@
+using ActorMta.Persistence;
 using ActorMta.Queue;
 using BenchmarkDotNet.Attributes;
 
@@ -32,7 +33,7 @@ public class QueueIndexBenchmarks
         _queue = new TempQueue();
         // Due one millisecond apart, oldest first, as they would have arrived.
         _queued = [.. Enumerable.Range(0, QueuedMessages).Select(i => QueueIds.Next(T0.AddMilliseconds(i)))];
-        Task.WhenAll(_queued.Select((id, i) => QueueCalls.Store(_queue.Store, id, _body, T0.AddMilliseconds(i), T0.AddMilliseconds(i)))).GetAwaiter().GetResult();
+        Task.WhenAll(_queued.Select((id, i) => _queue.Accept(id, _body, T0.AddMilliseconds(i), T0.AddMilliseconds(i)))).GetAwaiter().GetResult();
         _now = T0.AddMilliseconds(QueuedMessages);
     }
 
@@ -43,7 +44,7 @@ public class QueueIndexBenchmarks
     public void SetAsideForRemoval()
     {
         var ids = Enumerable.Range(0, Invocations).Select(_ => QueueIds.Next(_now)).ToList();
-        Task.WhenAll(ids.Select(id => QueueCalls.Store(_queue.Store, id, _body, _now, _now.AddHours(1)))).GetAwaiter().GetResult();
+        Task.WhenAll(ids.Select(id => _queue.Accept(id, _body, _now, _now.AddHours(1)))).GetAwaiter().GetResult();
         foreach (var id in ids)
             _toRemove.Enqueue(id);
     }
@@ -56,15 +57,15 @@ public class QueueIndexBenchmarks
     public async Task<int> ClaimDue()
     {
         _now = _now.AddSeconds(1);
-        var claimed = await QueueCalls.ClaimDue(_queue.Store, _now, _now, ClaimBatch);
+        var claimed = await _queue.Store.ClaimDueAsync(_now, _now, ClaimBatch);
         return claimed.Count == ClaimBatch ? claimed.Count : throw new InvalidOperationException($"claimed {claimed.Count}");
     }
 
     /// <summary>A deferral: the message is due again in five minutes.</summary>
     [Benchmark]
-    public Task Reschedule() => QueueCalls.Reschedule(_queue.Store, _queued[_next++ % _queued.Length], _now.AddMinutes(5));
+    public Task Reschedule() => _queue.Store.RescheduleAsync(_queued[_next++ % _queued.Length], _now.AddMinutes(5), QueueStore.Deferred);
 
     /// <summary>A message done with: its body and index row go.</summary>
     [Benchmark]
-    public Task Remove() => QueueCalls.Remove(_queue.Store, _toRemove.Dequeue());
+    public Task Remove() => _queue.Store.RemoveAsync(_toRemove.Dequeue());
 }

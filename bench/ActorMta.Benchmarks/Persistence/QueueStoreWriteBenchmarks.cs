@@ -33,7 +33,7 @@ public class QueueStoreWriteBenchmarks
         for (var i = 0; i < messages; i++)
         {
             var now = TimeProvider.System.GetUtcNow();
-            await QueueCalls.Store(_queue.Store, QueueIds.Next(now), _body, now, now);
+            await _queue.Accept(QueueIds.Next(now), _body, now, now);
         }
     }
 }

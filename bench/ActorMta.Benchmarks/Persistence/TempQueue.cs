@@ -1,4 +1,5 @@
 using ActorMta.Persistence;
+using ActorMta.Protocol;
 using Microsoft.Data.Sqlite;
 
 namespace ActorMta.Benchmarks.Persistence;
@@ -18,6 +19,10 @@ sealed class TempQueue : IDisposable
     }
 
     public QueueStore Store { get; }
+
+    /// <summary>Accepts a message as the edge does: its body, and its index row with a one-recipient envelope.</summary>
+    public Task Accept(string queueId, byte[] body, DateTimeOffset now, DateTimeOffset dueAt) =>
+        Store.StoreAsync(new MessageAccepted(queueId, "sender@foreign.test", [new RecipientAddress("alice@example.test", "alice@example.test")], "client.foreign.test [192.0.2.7]", now, body.Length), body, dueAt);
 
     public void Dispose()
     {
